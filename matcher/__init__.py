@@ -1,0 +1,1 @@
+"""matcher: credential pathway matching for internationally trained workers."""

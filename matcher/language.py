@@ -1,0 +1,163 @@
+"""Language identification for short titles: script rules first (Cyrillic, Arabic, Devanagari,
+Vietnamese letters), then a character n-gram naive Bayes model for Latin-script languages,
+trained on the taxonomy's own multilingual aliases."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+
+
+__all__ = ["LanguageGuess", "LanguageIdentifier", "script_of", "LANGUAGE_NAMES"]
+
+LANGUAGE_NAMES = {
+    "en": "English", "es": "Spanish", "fr": "French", "ar": "Arabic", "uk": "Ukrainian", "ru": "Russian",
+    "fa": "Dari/Farsi", "ps": "Pashto", "sw": "Swahili", "so": "Somali", "pt": "Portuguese",
+    "vi": "Vietnamese", "ne": "Nepali", "ht": "Haitian Creole", "und": "undetermined",
+}
+_UK_LETTERS = set("іїєґІЇЄҐ")
+_RU_LETTERS = set("ыэъЫЭЪё")
+_PS_LETTERS = set("ټډړږښګڼۍېځڅ")
+_FA_LETTERS = set("پچژگکی")
+_VI_LETTERS = set("ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ")
+
+
+def script_of(text: str) -> str:
+    """Dominant script: latin, cyrillic, arabic, devanagari, other, or none."""
+    counts: dict[str, int] = {}
+    for ch in text:
+        if not ch.isalpha():
+            continue
+        o = ord(ch)
+        if 0x0400 <= o <= 0x04FF:
+            s = "cyrillic"
+        elif 0x0600 <= o <= 0x06FF or 0x0750 <= o <= 0x077F or 0xFB50 <= o <= 0xFEFF:
+            s = "arabic"
+        elif 0x0900 <= o <= 0x097F:
+            s = "devanagari"
+        elif o < 0x0250 or 0x1E00 <= o <= 0x1EFF:
+            s = "latin"
+        else:
+            s = "other"
+        counts[s] = counts.get(s, 0) + 1
+    return max(counts, key=counts.get) if counts else "none"
+
+
+@dataclass(frozen=True)
+class LanguageGuess:
+    lang: str
+    confidence: float
+    method: str  # "hint", "script", "ngram", "default"
+
+
+class LanguageIdentifier:
+    """``fit(texts, langs)`` learns one character n-gram naive Bayes model per script (Latin,
+    Cyrillic, Arabic) from labelled titles; ``identify(text, hint)`` returns a guess.  Letters
+    unique to one language (Ukrainian і ї є ґ, Pashto ټ ډ ښ, Vietnamese ơ ư đ) decide before the
+    model, and a caller's hint decides before both."""
+
+    def __init__(self, ngram_range: tuple[int, int] = (1, 4), alpha: float = 0.1, min_confidence: float = 0.45,
+                 default: str = "en"):
+        self.ngram_range = ngram_range
+        self.alpha = alpha
+        self.min_confidence = min_confidence
+        self.default = default
+
+    def _vectorizer(self):
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        return HashingVectorizer(analyzer="char_wb", ngram_range=self.ngram_range, n_features=2 ** 18,
+                                 alternate_sign=False, norm=None)
+
+    @staticmethod
+    def _prep(text: str) -> str:
+        return " " + " ".join(unicodedata.normalize("NFC", str(text)).casefold().split()) + " "
+
+    def fit(self, texts, langs) -> "LanguageIdentifier":
+        from sklearn.naive_bayes import MultinomialNB
+
+        texts = [self._prep(t) for t in texts]
+        langs = np.asarray(langs)
+        scripts = np.array([script_of(t) for t in texts])
+        self.models_ = {}
+        vec = self._vectorizer()
+        for script in ("latin", "cyrillic", "arabic"):
+            mask = scripts == script
+            classes, counts = np.unique(langs[mask], return_counts=True)
+            if len(classes) < 2:
+                if len(classes) == 1:
+                    self.models_[script] = str(classes[0])
+                continue
+            w = {c: mask.sum() / (len(classes) * n) for c, n in zip(classes, counts)}
+            model = MultinomialNB(alpha=self.alpha, fit_prior=False)
+            X = vec.transform([t for t, m in zip(texts, mask) if m])
+            model.fit(X, langs[mask], sample_weight=np.array([w[l] for l in langs[mask]]))
+            self.models_[script] = model
+        return self
+
+    def identify(self, text: str, hint: str | None = None) -> LanguageGuess:
+        return self.identify_many([text], [hint])[0]
+
+    def identify_many(self, texts, hints=None) -> list[LanguageGuess]:
+        texts = ["" if t is None or (isinstance(t, float) and t != t) else str(t) for t in texts]
+        hints = list(hints) if hints is not None else [None] * len(texts)
+        out: list[LanguageGuess | None] = [None] * len(texts)
+        pending: dict[str, list[int]] = {}
+        for i, (t, h) in enumerate(zip(texts, hints)):
+            h = h.strip().lower() if isinstance(h, str) else ""
+            if h:
+                out[i] = LanguageGuess(h, 1.0, "hint")
+                continue
+            t = unicodedata.normalize("NFC", t)
+            script = script_of(t)
+            if script == "none":
+                out[i] = LanguageGuess("und", 0.0, "default")
+                continue
+            rule = _script_rule(t)
+            if rule and rule.confidence >= 0.85:
+                out[i] = rule
+                continue
+            model = getattr(self, "models_", {}).get(script)
+            if isinstance(model, str):
+                out[i] = LanguageGuess(model, 0.7, "script")
+            elif model is None:
+                out[i] = rule or LanguageGuess(self.default if script == "latin" else "und", 0.0, "default")
+            else:
+                pending.setdefault(script, []).append(i)
+        if pending:
+            vec = self._vectorizer()
+            for script, idx in pending.items():
+                model = self.models_[script]
+                P = model.predict_proba(vec.transform([self._prep(texts[i]) for i in idx]))
+                for i, p in zip(idx, P):
+                    j = int(np.argmax(p))
+                    conf = float(p[j])
+                    if conf >= self.min_confidence or script != "latin":
+                        out[i] = LanguageGuess(str(model.classes_[j]), round(conf, 3), "ngram")
+                    else:
+                        out[i] = LanguageGuess(self.default, round(conf, 3), "default")
+        return [g or LanguageGuess(self.default, 0.0, "default") for g in out]
+
+
+def _script_rule(text: str) -> LanguageGuess | None:
+    script = script_of(text)
+    chars = set(text)
+    if script == "cyrillic":
+        if chars & _UK_LETTERS:
+            return LanguageGuess("uk", 0.95, "script")
+        if chars & _RU_LETTERS:
+            return LanguageGuess("ru", 0.9, "script")
+        return LanguageGuess("ru", 0.6, "script")
+    if script == "arabic":
+        if chars & _PS_LETTERS:
+            return LanguageGuess("ps", 0.9, "script")
+        if chars & _FA_LETTERS:
+            return LanguageGuess("fa", 0.8, "script")
+        return LanguageGuess("ar", 0.7, "script")
+    if script == "devanagari":
+        return LanguageGuess("ne", 0.9, "script")
+    if script == "latin" and len(chars & _VI_LETTERS) >= 1 and re.search(r"[ạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹđơư]", text.lower()):
+        return LanguageGuess("vi", 0.9, "script")
+    return None

@@ -1,0 +1,538 @@
+"""Job-title normalization onto O*NET-SOC 2019: candidate generation over every alias (word and
+character TF-IDF), per-occupation features (fuzzy ratios, head-noun agreement, coverage, exact
+alias, route, employment prior), a learned gradient-boosted reranker, and calibrated confidence.
+
+    >>> m = TitleMatcher.load()                       # the trained model in models/title-matcher
+    >>> r = m.match("RN - Hospice")
+    >>> r.onet_code, r.status, r.explanation
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .errors import ConfigError, InputError
+from .language import LANGUAGE_NAMES, LanguageIdentifier
+from .taxonomy import Taxonomy, load_taxonomy
+from .text import has_letters, normalize_title, tokens, transliterate_cyrillic
+
+__all__ = ["TitleMatcherConfig", "TitleMatcher", "TitleMatch", "Candidate", "DEFAULT_MODEL_DIR", "FEATURES"]
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "title-matcher"
+MODEL_KIND = "title-matcher"
+
+FEATURES = (
+    "combined", "word_cos", "char_cos", "fuzz_token_set", "fuzz_ratio", "fuzz_partial", "exact",
+    "head_match", "head_in_alias", "query_coverage", "alias_coverage", "support", "prior", "rank",
+    "gap", "route_weight", "src_onet", "src_glossary", "src_esco", "query_len", "lang_match", "exact_occupations",
+)
+_SOURCE_LABELS = {
+    "onet_title": "O*NET occupation title", "alternate": "O*NET alternate title",
+    "alternate_short": "O*NET short alternate title", "reported": "O*NET sample of reported titles",
+    "esco_preferred": "ESCO preferred label", "esco_alternative": "ESCO alternative label",
+}
+
+
+@dataclass(frozen=True)
+class TitleMatcherConfig:
+    """Settings of the matcher, validated as a whole (every problem is reported at once)."""
+
+    top: int = 5
+    candidate_aliases: int = 60
+    candidate_occupations: int = 20
+    word_weight: float = 0.55
+    char_weight: float = 0.45
+    match_threshold: float = 0.5
+    review_threshold: float = 0.15
+    min_similarity: float = 0.2
+    batch_size: int = 512
+    retrieval_max_df: int = 1000
+
+    def __post_init__(self):
+        problems = []
+        for name in ("top", "candidate_aliases", "candidate_occupations", "batch_size", "retrieval_max_df"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                problems.append(f"{name} must be a positive integer (got {v!r})")
+        for name in ("word_weight", "char_weight", "match_threshold", "review_threshold", "min_similarity"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v <= 1:
+                problems.append(f"{name} must be a number in [0, 1] (got {v!r})")
+        if not problems:
+            if self.review_threshold > self.match_threshold:
+                problems.append("review_threshold must not exceed match_threshold")
+            if self.candidate_occupations > self.candidate_aliases:
+                problems.append("candidate_occupations must not exceed candidate_aliases")
+            if self.word_weight + self.char_weight <= 0:
+                problems.append("word_weight + char_weight must be positive")
+        if problems:
+            raise ConfigError(problems)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One ranked occupation for a title, with the alias that supports it and every component score."""
+
+    onet_code: str
+    onet_title: str
+    soc_code: str
+    score: float
+    matched_alias: str
+    alias_source: str
+    alias_lang: str
+    route: str
+    components: dict = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class TitleMatch:
+    """The result for one title.  ``status`` is matched, review or no_match; on no_match the code
+    fields are empty strings and ``reason`` says why."""
+
+    query: str
+    normalized: str
+    language: str
+    language_method: str
+    status: str
+    onet_code: str
+    onet_title: str
+    soc_code: str
+    score: float
+    confidence: float
+    candidates: tuple[Candidate, ...]
+    explanation: str
+    reason: str
+    taxonomy_version: str
+    model_version: str
+
+    @property
+    def top_codes(self) -> list[str]:
+        return [c.onet_code for c in self.candidates]
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["candidates"] = [asdict(c) for c in self.candidates]
+        return d
+
+
+def to_frame(matches: Sequence[TitleMatch]) -> pd.DataFrame:
+    """One row per match, in order: the columns of ``matcher normalize``."""
+    return pd.DataFrame({
+        "onet_code": [m.onet_code for m in matches],
+        "onet_title": [m.onet_title for m in matches],
+        "soc_code": [m.soc_code for m in matches],
+        "confidence": [m.confidence for m in matches],
+        "status": [m.status for m in matches],
+        "top_codes": ["|".join(m.top_codes) for m in matches],
+        "language": [m.language for m in matches],
+        "explanation": [m.explanation for m in matches],
+    })
+
+
+# ---------------------------------------------------------------------------------------------
+class TitleMatcher:
+    """``fit(taxonomy)`` builds the alias index; ``fit_reranker(queries)`` trains the reranker;
+    ``match`` / ``match_many`` rank occupations; ``save`` / ``load`` use models/ folders."""
+
+    def __init__(self, config: TitleMatcherConfig | None = None, **overrides):
+        base = config or TitleMatcherConfig()
+        self.config = TitleMatcherConfig(**{**asdict(base), **overrides}) if overrides else base
+
+    # --- index ---------------------------------------------------------------------------------
+    def fit(self, taxonomy: Taxonomy | None = None, aliases: pd.DataFrame | None = None) -> "TitleMatcher":
+        """Index ``aliases`` (default: every O*NET, ESCO and glossary alias of the taxonomy)."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        tax = taxonomy or load_taxonomy()
+        al = tax.all_aliases() if aliases is None else aliases.copy()
+        al = al[al["onet_code"].isin(tax.titles)].copy()
+        al["norm"] = [normalize_title(a) for a in al["alias"]]
+        al = al[al["norm"].map(has_letters)]
+        src_rank = al["route"].map({"onet": 0, "glossary": 1, "crosswalk": 2, "hierarchy": 3, "isco": 4}).fillna(5)
+        al = (al.assign(_r=src_rank).sort_values(["norm", "onet_code", "_r", "route_weight"],
+                                                 ascending=[True, True, True, False])
+              .drop_duplicates(["norm", "onet_code"]).reset_index(drop=True))
+        toks = [tokens(n) for n in al["norm"]]
+        self.occ_codes_ = sorted(tax.titles)
+        occ_index = {c: i for i, c in enumerate(self.occ_codes_)}
+        self.occ_titles_ = [tax.titles[c] for c in self.occ_codes_]
+        self.occ_soc_ = [tax.soc_code(c) for c in self.occ_codes_]
+        emp = tax.occupations["national_employment"].reindex(self.occ_codes_).fillna(0).to_numpy(float)
+        self.occ_prior_ = (np.log10(emp + 10.0) / 7.0).astype(np.float32)
+        self.alias_text_ = al["alias"].to_numpy(object)
+        self.alias_norm_ = al["norm"].to_numpy(object)
+        self.alias_tokens_ = np.array([" ".join(t) for t in toks], dtype=object)
+        self.alias_occ_ = al["onet_code"].map(occ_index).to_numpy(np.int32)
+        self.alias_weight_ = al["route_weight"].astype(float).to_numpy(np.float32)
+        self.sources_, src_codes = np.unique(al["source"].to_numpy(str), return_inverse=True)
+        self.alias_source_ = src_codes.astype(np.int16)
+        self.langs_, lang_codes = np.unique(al["lang"].to_numpy(str), return_inverse=True)
+        self.alias_lang_ = lang_codes.astype(np.int16)
+        self.routes_, route_codes = np.unique(al["route"].to_numpy(str), return_inverse=True)
+        self.alias_route_ = route_codes.astype(np.int16)
+        exact: dict[str, list[int]] = {}
+        for i, n in enumerate(self.alias_norm_):
+            exact.setdefault(n, []).append(i)
+        self.exact_ = exact
+        self.word_vectorizer_ = TfidfVectorizer(analyzer=str.split, sublinear_tf=True, dtype=np.float32)
+        self.W_ = self.word_vectorizer_.fit_transform(self.alias_tokens_).tocsr()
+        self.char_vectorizer_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 4), sublinear_tf=True,
+                                                min_df=2, dtype=np.float32)
+        self.C_ = self.char_vectorizer_.fit_transform(self.alias_norm_).tocsr()
+        self._derive()
+        # language identifier trained on the same aliases (Latin-script languages only)
+        sample = pd.concat([g.sample(min(len(g), 6000), random_state=0) for _, g in al.groupby("lang")])
+        self.language_identifier_ = LanguageIdentifier().fit(sample["alias"].tolist(), sample["lang"].tolist())
+        self.taxonomy_version_ = tax.version
+        self.model_version_ = "untrained"
+        self.reranker_ = None
+        self.calibrator_ = None
+        return self
+
+    def _derive(self) -> None:
+        """State computed from the saved index (not saved itself)."""
+        self.WT_ = self.W_.T.tocsr()
+        CT = self.C_.T.tocsr()
+        df = np.diff(CT.indptr)
+        self.char_rare_ = np.flatnonzero(df <= self.config.retrieval_max_df)
+        self.CT_rare_ = CT[self.char_rare_]
+
+    # --- candidates and features ---------------------------------------------------------------
+    def _prepare(self, titles: Sequence[object]) -> tuple[list[str], list[str]]:
+        norms = [normalize_title(t) for t in titles]
+        return norms, [" ".join(tokens(n)) for n in norms]
+
+    def _candidates(self, norms: list[str], toks: list[str], langs: list[str],
+                    exclude: list[set[int]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Feature rows for the candidate occupations of each query.
+        Returns (features [n_rows, n_features], meta [n_rows, 3] = query index, occupation index,
+        best alias index)."""
+        cfg = self.config
+        Qw = self.word_vectorizer_.transform(toks)
+        Qc = self.char_vectorizer_.transform(norms)
+        # retrieval: every word, but only the character n-grams rare enough to be selective
+        # (df <= retrieval_max_df); full character cosines are computed for the candidates only
+        Sw = (Qw @ self.WT_).tocsr()
+        Sc = (Qc[:, self.char_rare_] @ self.CT_rare_).tocsr()
+        S = (Sw * cfg.word_weight + Sc * cfg.char_weight).tocsr()
+        # route weight per alias: ESCO-by-ISCO aliases count less than direct ones
+        S = (S @ sp.diags(self.alias_weight_)).tocsr()
+        rows_q, rows_a, rows_support = [], [], []
+        K = cfg.candidate_aliases
+        for qi in range(len(norms)):
+            a, b = S.indptr[qi], S.indptr[qi + 1]
+            idx = S.indices[a:b]
+            val = S.data[a:b]
+            ex = self.exact_.get(norms[qi])
+            if exclude is not None and exclude[qi]:
+                keep = ~np.isin(idx, list(exclude[qi]))
+                idx, val = idx[keep], val[keep]
+                if ex:
+                    ex = [e for e in ex if e not in exclude[qi]]
+            if len(idx) > K:
+                part = np.argpartition(-val, K)[:K]
+                idx, val = idx[part], val[part]
+            order = np.argsort(-val, kind="stable")
+            idx = idx[order]
+            if ex:
+                idx = np.concatenate([np.asarray(ex, dtype=idx.dtype), idx])
+            seen: dict[int, int] = {}
+            counts: dict[int, int] = {}
+            for ai in idx:
+                o = int(self.alias_occ_[ai])
+                counts[o] = counts.get(o, 0) + 1
+                if o not in seen and len(seen) < cfg.candidate_occupations:
+                    seen[o] = ai
+            for o, ai in seen.items():
+                rows_q.append(qi)
+                rows_a.append(ai)
+                rows_support.append(counts[o])
+        if not rows_q:
+            return np.zeros((0, len(FEATURES)), np.float32), np.zeros((0, 3), np.int64)
+        q = np.asarray(rows_q)
+        ai = np.asarray(rows_a)
+        occ = self.alias_occ_[ai]
+        word_cos = np.asarray(Qw[q].multiply(self.W_[ai]).sum(axis=1)).ravel()
+        char_cos = np.asarray(Qc[q].multiply(self.C_[ai]).sum(axis=1)).ravel()
+        combined = (word_cos * cfg.word_weight + char_cos * cfg.char_weight) * self.alias_weight_[ai]
+        F, meta = self._features(norms, toks, langs, q, ai, occ, word_cos, char_cos, combined, exclude)
+        F[:, 11] = np.log1p(np.asarray(rows_support, np.float32))
+        return F, meta
+
+    def _features(self, norms, toks, langs, q, ai, occ, word_cos, char_cos, combined, exclude):
+        from rapidfuzz import fuzz
+
+        n = len(q)
+        F = np.zeros((n, len(FEATURES)), np.float32)
+        rank = np.zeros(n, np.float32)
+        gap = np.zeros(n, np.float32)
+        start = 0
+        bounds = np.flatnonzero(np.diff(q)) + 1
+        for end in list(bounds) + [n]:
+            block = slice(start, end)
+            comb = combined[block]
+            order = np.argsort(-comb, kind="stable")
+            r = np.empty_like(order)
+            r[order] = np.arange(len(order))
+            rank[block] = r
+            gap[block] = comb.max() - comb
+            start = end
+        src_names = self.sources_[self.alias_source_[ai]]
+        lang_names = self.langs_[self.alias_lang_[ai]]
+        for k in range(n):
+            qi = q[k]
+            qn = norms[qi]
+            an = self.alias_norm_[ai[k]]
+            qt = toks[qi].split()
+            at = self.alias_tokens_[ai[k]].split()
+            qs, as_ = set(qt), set(at)
+            inter = len(qs & as_)
+            exact_ids = [e for e in self.exact_.get(qn, ()) if exclude is None or e not in exclude[qi]]
+            exact_occ = {int(self.alias_occ_[e]) for e in exact_ids}
+            is_exact = int(occ[k]) in exact_occ
+            F[k, 21] = len(exact_occ)
+            F[k, 3] = fuzz.token_set_ratio(qn, an) / 100.0
+            F[k, 4] = fuzz.ratio(qn, an) / 100.0
+            F[k, 5] = fuzz.partial_ratio(qn, an) / 100.0
+            F[k, 6] = 1.0 if is_exact else 0.0
+            F[k, 7] = 1.0 if qt and at and qt[-1] == at[-1] else 0.0
+            F[k, 8] = 1.0 if qt and qt[-1] in as_ else 0.0
+            F[k, 9] = inter / len(qs) if qs else 0.0
+            F[k, 10] = inter / len(as_) if as_ else 0.0
+            F[k, 19] = len(qt)
+            src = src_names[k]
+            F[k, 16] = 1.0 if src in ("onet_title", "alternate", "alternate_short", "reported") else 0.0
+            F[k, 17] = 1.0 if src.startswith("glossary") else 0.0
+            F[k, 18] = 1.0 if src.startswith("esco") else 0.0
+            F[k, 20] = 1.0 if lang_names[k] == langs[qi] else 0.0
+        F[:, 0] = combined
+        F[:, 1] = word_cos
+        F[:, 2] = char_cos
+        F[:, 12] = self.occ_prior_[occ]
+        F[:, 13] = rank
+        F[:, 14] = gap
+        F[:, 15] = self.alias_weight_[ai]
+        meta = np.stack([q, occ, ai], axis=1)
+        return F, meta
+
+    # --- reranker ------------------------------------------------------------------------------
+    def fit_reranker(self, queries: Sequence[str], codes: Sequence[str], exclude: list[set[int]] | None = None,
+                     langs: Sequence[str] | None = None, random_state: int = 0) -> dict:
+        """Train the reranker on (noisy query, true code) pairs; ``exclude`` removes, per query, the
+        alias rows it was made from.  A fifth of the queries calibrates confidence.  Returns metrics."""
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        from sklearn.isotonic import IsotonicRegression
+
+        rng = np.random.default_rng(random_state)
+        n = len(queries)
+        norms, toks = self._prepare(queries)
+        langs = list(langs) if langs is not None else [g.lang for g in self.language_identifier_.identify_many(queries)]
+        occ_index = {c: i for i, c in enumerate(self.occ_codes_)}
+        truth = np.array([occ_index.get(c, -1) for c in codes])
+        Fs, Ms = [], []
+        for s in range(0, n, self.config.batch_size):
+            e = min(n, s + self.config.batch_size)
+            F, M = self._candidates(norms[s:e], toks[s:e], langs[s:e], exclude[s:e] if exclude else None)
+            M[:, 0] += s
+            Fs.append(F)
+            Ms.append(M)
+        F = np.vstack(Fs)
+        M = np.vstack(Ms)
+        y = (M[:, 1] == truth[M[:, 0]]).astype(int)
+        calib_q = rng.random(n) < 0.2
+        train_rows = ~calib_q[M[:, 0]]
+        model = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.08, max_leaf_nodes=31,
+                                               l2_regularization=1.0, random_state=random_state)
+        model.fit(F[train_rows], y[train_rows])
+        self.reranker_ = model
+        # calibration: top-1 relative score -> P(top-1 correct), on held-out queries
+        p = model.predict_proba(F)[:, 1]
+        top_score, top_rel, top_ok = self._top1(p, M, truth, n)
+        cal_mask = calib_q & (top_score >= 0)
+        iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
+        iso.fit(top_rel[cal_mask], top_ok[cal_mask])
+        self.calibrator_ = iso
+        recall = float(np.mean([truth[i] in set(M[M[:, 0] == i, 1]) for i in np.flatnonzero(calib_q)[:3000]]))
+        return {"train_queries": int((~calib_q).sum()), "calibration_queries": int(calib_q.sum()),
+                "candidate_recall": round(recall, 4),
+                "calibration_top1_accuracy": round(float(top_ok[cal_mask].mean()), 4)}
+
+    @staticmethod
+    def _top1(p, M, truth, n):
+        top_score = np.full(n, -1.0)
+        top_rel = np.zeros(n)
+        top_ok = np.zeros(n)
+        sums = np.zeros(n)
+        np.add.at(sums, M[:, 0], p)
+        for k in range(len(p)):
+            qi = M[k, 0]
+            if p[k] > top_score[qi]:
+                top_score[qi] = p[k]
+                top_ok[qi] = 1.0 if M[k, 1] == truth[qi] else 0.0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            top_rel = np.where(sums > 0, top_score / np.maximum(sums, 1e-9), 0.0)
+        # blend absolute and relative evidence: a lone weak candidate is not a confident one
+        rel = np.sqrt(np.clip(top_score, 0, 1) * top_rel)
+        return top_score, rel, top_ok
+
+    # --- matching ------------------------------------------------------------------------------
+    def match(self, title: object, top: int | None = None, language: str | None = None) -> TitleMatch:
+        return self.match_many([title], top=top, languages=[language])[0]
+
+    def match_many(self, titles: Iterable[object], top: int | None = None,
+                   languages: Sequence[str | None] | None = None) -> list[TitleMatch]:
+        """Match every title, in order.  Repeated titles are scored once.  Never raises on a bad title:
+        it gets status ``no_match`` and a reason."""
+        self._check_fitted()
+        titles = list(titles)
+        top = top or self.config.top
+        if top < 1:
+            raise InputError(f"top must be a positive integer (got {top})")
+        languages = list(languages) if languages is not None else [None] * len(titles)
+        if len(languages) != len(titles):
+            raise InputError("languages must have one entry per title")
+        keys = [(self._as_text(t), (l or "").strip().lower() if isinstance(l, str) else "")
+                for t, l in zip(titles, languages)]
+        unique = list(dict.fromkeys(keys))
+        results: dict[tuple[str, str], TitleMatch] = {}
+        bs = self.config.batch_size
+        for s in range(0, len(unique), bs):
+            chunk = unique[s:s + bs]
+            for key, res in zip(chunk, self._match_chunk([k[0] for k in chunk], [k[1] or None for k in chunk], top)):
+                results[key] = res
+        return [results[k] for k in keys]
+
+    @staticmethod
+    def _as_text(t: object) -> str:
+        if t is None or (isinstance(t, float) and math.isnan(t)):
+            return ""
+        if isinstance(t, bytes):
+            return t.decode("utf-8", errors="replace")
+        return str(t)
+
+    def _match_chunk(self, titles: list[str], hints: list[str | None], top: int) -> list[TitleMatch]:
+        guesses = self.language_identifier_.identify_many(titles, hints)
+        langs = [g.lang for g in guesses]
+        norms, toks = self._prepare(titles)
+        valid = [i for i, n in enumerate(norms) if has_letters(n)]
+        out: list[TitleMatch | None] = [None] * len(titles)
+        valid_set = set(valid)
+        for i in range(len(titles)):
+            if i not in valid_set:
+                reason = "empty title" if not titles[i].strip() else "no letters after normalization"
+                out[i] = self._no_match(titles[i], norms[i], guesses[i], reason)
+        if valid:
+            F, M = self._candidates([norms[i] for i in valid], [toks[i] for i in valid], [langs[i] for i in valid])
+            p = self.reranker_.predict_proba(F)[:, 1] if len(F) else np.zeros(0)
+            by_q: dict[int, list[int]] = {}
+            for k in range(len(p)):
+                by_q.setdefault(int(M[k, 0]), []).append(k)
+            for j, i in enumerate(valid):
+                rows = by_q.get(j, [])
+                out[i] = self._result(titles[i], norms[i], guesses[i], rows, F, M, p, top)
+        return out  # type: ignore[return-value]
+
+    def _result(self, title, norm, guess, rows, F, M, p, top) -> TitleMatch:
+        if not rows:
+            return self._no_match(title, norm, guess, "no alias shares a word or character sequence with the title")
+        rows = sorted(rows, key=lambda k: -p[k])
+        ps = p[rows]
+        total = float(ps.sum())
+        rel = math.sqrt(max(0.0, float(ps[0])) * (float(ps[0]) / total if total > 0 else 0.0))
+        conf = float(self.calibrator_.predict([rel])[0]) if self.calibrator_ is not None else rel
+        best_sim = float(F[rows[0], 0])
+        cands = tuple(self._candidate(M[k], F[k], float(p[k])) for k in rows[:top])
+        c0 = cands[0]
+        if best_sim < self.config.min_similarity:
+            status, reason = "no_match", f"best alias similarity {best_sim:.2f} is below {self.config.min_similarity}"
+        elif conf >= self.config.match_threshold:
+            status, reason = "matched", ""
+        elif conf >= self.config.review_threshold:
+            status, reason = "review", f"confidence {conf:.2f} is below {self.config.match_threshold}"
+        else:
+            status, reason = "no_match", f"confidence {conf:.2f} is below {self.config.review_threshold}"
+        comp = c0.components
+        method = "exact alias" if comp["exact"] else "fuzzy alias"
+        lang_name = LANGUAGE_NAMES.get(guess.lang, guess.lang)
+        expl = (f"{method} match on '{c0.matched_alias}' ({self._source_label(c0)}, {c0.alias_lang}, route {c0.route}); "
+                f"query language {lang_name} ({guess.method}); word {comp['word_cos']:.2f}, char {comp['char_cos']:.2f}, "
+                f"fuzzy {comp['fuzz_token_set']:.2f}, head noun {'agrees' if comp['head_match'] else 'differs'}; "
+                f"reranker {c0.score:.2f}, confidence {conf:.2f}")
+        if status == "no_match":
+            return TitleMatch(title, norm, guess.lang, guess.method, status, "", "", "", round(c0.score, 4),
+                              round(conf, 4), cands, f"no match: {reason}; nearest was {c0.onet_code} {c0.onet_title} "
+                              f"via '{c0.matched_alias}'", reason, self.taxonomy_version_, self.model_version_)
+        return TitleMatch(title, norm, guess.lang, guess.method, status, c0.onet_code, c0.onet_title, c0.soc_code,
+                          round(c0.score, 4), round(conf, 4), cands, expl, reason, self.taxonomy_version_,
+                          self.model_version_)
+
+    def _source_label(self, c: Candidate) -> str:
+        if c.alias_source.startswith("glossary"):
+            return f"project glossary ({c.alias_source.split(':', 1)[-1]} form)"
+        return _SOURCE_LABELS.get(c.alias_source, c.alias_source)
+
+    def _candidate(self, meta_row, frow, score) -> Candidate:
+        _, o, ai = (int(x) for x in meta_row)
+        comps = {name: round(float(v), 4) for name, v in zip(FEATURES, frow)}
+        return Candidate(self.occ_codes_[o], self.occ_titles_[o], self.occ_soc_[o], round(score, 4),
+                         str(self.alias_text_[ai]), str(self.sources_[self.alias_source_[ai]]),
+                         str(self.langs_[self.alias_lang_[ai]]), str(self.routes_[self.alias_route_[ai]]), comps)
+
+    def _no_match(self, title, norm, guess, reason) -> TitleMatch:
+        return TitleMatch(title, norm, guess.lang, guess.method, "no_match", "", "", "", 0.0, 0.0, (),
+                          f"no match: {reason}", reason, self.taxonomy_version_, self.model_version_)
+
+    def _check_fitted(self):
+        if getattr(self, "reranker_", None) is None:
+            raise InputError("this TitleMatcher has no trained reranker: use TitleMatcher.load() or fit + fit_reranker")
+
+    # --- persistence ---------------------------------------------------------------------------
+    _STATE = ("occ_codes_", "occ_titles_", "occ_soc_", "occ_prior_", "alias_text_", "alias_norm_", "alias_tokens_",
+              "alias_occ_", "alias_weight_", "sources_", "alias_source_", "langs_", "alias_lang_", "routes_",
+              "alias_route_", "exact_", "word_vectorizer_", "W_", "char_vectorizer_", "C_", "taxonomy_version_")
+
+    def save(self, folder: str | Path = DEFAULT_MODEL_DIR, metrics: dict | None = None) -> Path:
+        from .artifacts import save_artifact
+
+        self._check_fitted()
+        index = {k: getattr(self, k) for k in self._STATE}
+        # character matrix values in float16 halve the file; cosines keep three decimals
+        C = self.C_
+        index["C_"] = {"shape": C.shape, "indptr": C.indptr.astype(np.int32), "indices": C.indices.astype(np.int32),
+                       "data": C.data.astype(np.float16)}
+        # the character vectorizer's stop_words_ set is not needed at run time and is large
+        if hasattr(self.char_vectorizer_, "stop_words_"):
+            self.char_vectorizer_.stop_words_ = None
+        return save_artifact(folder, {"index": index, "reranker": {"model": self.reranker_, "calibrator": self.calibrator_,
+                                                                   "language": self.language_identifier_,
+                                                                   "config": asdict(self.config)}},
+                             kind=MODEL_KIND, taxonomy_version=self.taxonomy_version_, metrics=metrics,
+                             extra={"features": list(FEATURES)})
+
+    @classmethod
+    def load(cls, folder: str | Path = DEFAULT_MODEL_DIR, taxonomy: Taxonomy | None = None,
+             config: TitleMatcherConfig | None = None) -> "TitleMatcher":
+        """Load a trained matcher; checks format, checksums and that it was built for the taxonomy."""
+        from .artifacts import load_artifact
+
+        tax = taxonomy or load_taxonomy()
+        objs, meta = load_artifact(folder, kind=MODEL_KIND, taxonomy_version=tax.version)
+        rer = objs["reranker"]
+        self = cls(config or TitleMatcherConfig(**rer["config"]))
+        for k, v in objs["index"].items():
+            setattr(self, k, v)
+        c = self.C_
+        self.C_ = sp.csr_matrix((c["data"].astype(np.float32), c["indices"], c["indptr"]), shape=c["shape"])
+        self._derive()
+        self.reranker_ = rer["model"]
+        self.calibrator_ = rer["calibrator"]
+        self.language_identifier_ = rer["language"]
+        self.model_version_ = f"{MODEL_KIND}@{meta['files'].get('reranker.joblib', '')[:12]}"
+        self.meta_ = meta
+        return self

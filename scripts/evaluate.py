@@ -1,0 +1,142 @@
+"""Measure the title matcher and the credential normalizer on held-out data.
+
+    python scripts/evaluate.py [--source ../shared/data] [--json out.json] [--only titles|foreign|credentials]
+
+Evaluation sets:
+- heldout_reported: the 20% of O*NET reported titles that scripts/train.py holds out; measured
+  with an index rebuilt without them (and the saved reranker, which never saw them).
+- postings: ~300 real job-ad titles from ../shared/data/postings, labelled by hand
+  (scripts/eval_data/posting_labels.csv holds job ids and codes only; titles are read from
+  ../shared, which is therefore needed for this set).
+- foreign: titles as immigrants write them, 13 languages (scripts/eval_data/foreign_titles.csv).
+- credentials: foreign credentials (scripts/eval_data/credentials_eval.csv).
+Top-k counts a hit when the expected code or one of its `also_acceptable` codes is among the
+first k; SOC-6 and SOC-2 compare the SOC 2018 detailed code and the major group.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from matcher.taxonomy import load_taxonomy  # noqa: E402
+from matcher.titles import TitleMatcher  # noqa: E402
+
+EVAL = ROOT / "scripts" / "eval_data"
+
+
+def _codes(expected: str, also: str) -> list[str]:
+    out = [expected.strip()]
+    out += [c.strip() for c in str(also or "").split("|") if c.strip()]
+    return out
+
+
+def topk_metrics(ranked: list[list[str]], gold: list[list[str]], soc: dict[str, str]) -> dict:
+    """Top-1/3/5 at O*NET, SOC-6 and SOC-2 level; ``ranked`` holds each query's codes, best first."""
+    out = {"n": len(gold)}
+    for level, key in (("onet", lambda c: c), ("soc6", lambda c: soc.get(c, c[:7])), ("soc2", lambda c: c[:2])):
+        for k in (1, 3, 5):
+            hits = [bool({key(c) for c in r[:k]} & {key(g) for g in gs}) for r, gs in zip(ranked, gold)]
+            out[f"{level}_top{k}"] = round(float(np.mean(hits)) if hits else 0.0, 4)
+    return out
+
+
+def eval_titles(m: TitleMatcher, queries, gold, langs=None) -> tuple[dict, list]:
+    t = time.time()
+    res = m.match_many(queries, top=5, languages=langs)
+    ranked = [r.top_codes for r in res]
+    met = topk_metrics(ranked, gold, dict(zip(m.occ_codes_, m.occ_soc_)))
+    met["seconds"] = round(time.time() - t, 2)
+    met["status"] = pd.Series([r.status for r in res]).value_counts().to_dict()
+    return met, res
+
+
+def heldout_reported(tax) -> dict:
+    from train import split_aliases
+
+    index_aliases, held = split_aliases(tax)
+    saved = TitleMatcher.load(taxonomy=tax)
+    m = TitleMatcher(saved.config).fit(tax, aliases=index_aliases)
+    m.reranker_, m.calibrator_, m.language_identifier_ = saved.reranker_, saved.calibrator_, saved.language_identifier_
+    met, _ = eval_titles(m, held["alias"].tolist(), [[c] for c in held["onet_code"]])
+    return met
+
+
+def postings(m: TitleMatcher, source: Path) -> dict | None:
+    p = source / "postings" / "linkedin_2023_ky_in_oh_tn.csv"
+    lab_path = EVAL / "posting_labels.csv"
+    if not p.exists() or not lab_path.exists():
+        return None
+    posts = pd.read_csv(p, dtype=str, keep_default_na=False)[["job_id", "title"]]
+    lab = pd.read_csv(lab_path, dtype=str, keep_default_na=False).merge(posts, on="job_id", how="inner")
+    met, res = eval_titles(m, lab["title"].tolist(), [_codes(e, a) for e, a in zip(lab["onet_code"], lab["also_acceptable"])])
+    return met
+
+
+def foreign(m: TitleMatcher, use_hint: bool) -> dict:
+    df = pd.read_csv(EVAL / "foreign_titles.csv", dtype=str, keep_default_na=False)
+    gold = [_codes(e, a) for e, a in zip(df["expected_onet"], df["also_acceptable"])]
+    met, res = eval_titles(m, df["text"].tolist(), gold, langs=df["lang"].tolist() if use_hint else None)
+    soc = dict(zip(m.occ_codes_, m.occ_soc_))
+    per = {}
+    for lang, idx in df.groupby("lang").groups.items():
+        idx = list(idx)
+        per[lang] = topk_metrics([res[i].top_codes for i in idx], [gold[i] for i in idx], soc)
+    met["per_language"] = per
+    if not use_hint:
+        met["language_id_accuracy"] = round(float(np.mean([r.language == l for r, l in zip(res, df["lang"])])), 4)
+    return met
+
+
+def credentials(tax) -> dict | None:
+    try:
+        from matcher.credentials import CredentialNormalizer
+    except ImportError:
+        return None
+    df = pd.read_csv(EVAL / "credentials_eval.csv", dtype=str, keep_default_na=False)
+    cn = CredentialNormalizer(taxonomy=tax)
+    t = time.time()
+    res = cn.normalize_many(df["text"].tolist(), countries=df["country"].tolist())
+    gold = [_codes(e, a) for e, a in zip(df["expected_onet"], df["also_acceptable"])]
+    soc = dict(zip(tax.occupations["onet_code"], tax.occupations["soc_code"]))
+    met = topk_metrics([list(r.target_onet_codes) for r in res], gold, soc)
+    met["isced_accuracy"] = round(float(np.mean([str(r.isced_level) == e for r, e in zip(res, df["expected_isced"])])), 4)
+    met["seconds"] = round(time.time() - t, 2)
+    met["status"] = pd.Series([r.status for r in res]).value_counts().to_dict()
+    return met
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--source", default=str(ROOT.parent / "shared" / "data"))
+    ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--only", choices=["titles", "foreign", "credentials"])
+    args = ap.parse_args(argv)
+    tax = load_taxonomy()
+    m = TitleMatcher.load(taxonomy=tax)
+    report: dict = {"taxonomy_version": tax.version, "model_version": m.model_version_}
+    if args.only in (None, "titles"):
+        report["postings"] = postings(m, Path(args.source))
+        report["heldout_reported"] = heldout_reported(tax)
+    if args.only in (None, "foreign"):
+        report["foreign_with_language_hint"] = foreign(m, use_hint=True)
+        report["foreign_detected_language"] = foreign(m, use_hint=False)
+    if args.only in (None, "credentials"):
+        report["credentials"] = credentials(tax)
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,126 @@
+"""Train the title matcher's reranker and save models/title-matcher.
+
+    python scripts/train.py [--queries 40000] [--seed 0] [--out models/title-matcher]
+
+1. Split: a fixed 20% of O*NET's 'Sample of Reported Titles' (by a hash of code and title) is
+   held out for evaluation; it is neither indexed nor used as a training query here.
+2. Index every other alias (O*NET, ESCO en/es/fr/ar, the project glossaries).
+3. Training queries: aliases drawn from the index, given realistic posting/intake noise
+   (matcher.augment); for most, the alias row they came from is removed from the candidates,
+   so the reranker learns to rank titles that are not in the index verbatim.
+4. Fit the reranker and its confidence calibration, measure the held-out reported titles,
+   then re-index with all aliases and save the model with its metrics in meta.json.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from matcher.augment import add_noise  # noqa: E402
+from matcher.taxonomy import load_taxonomy  # noqa: E402
+from matcher.text import normalize_title  # noqa: E402
+from matcher.titles import DEFAULT_MODEL_DIR, TitleMatcher  # noqa: E402
+
+
+def is_heldout(code: str, title: str) -> bool:
+    """The evaluation split: 20% of reported titles, fixed by a hash (independent of seeds)."""
+    return int(hashlib.sha1(f"{code}|{title}".encode()).hexdigest(), 16) % 5 == 0
+
+
+def split_aliases(tax) -> tuple[pd.DataFrame, pd.DataFrame]:
+    al = tax.all_aliases()
+    mask = (al["source"] == "reported").to_numpy() & np.array([is_heldout(c, t) for c, t in zip(al["onet_code"], al["alias"])], dtype=bool)
+    heldout = al[mask].reset_index(drop=True)
+    # an alias text held out must not stay in the index through another source of the same code
+    keys = set(zip(heldout["alias"].map(normalize_title), heldout["onet_code"]))
+    keep = [(normalize_title(a), c) not in keys for a, c in zip(al["alias"], al["onet_code"])]
+    return al[np.array(keep) & ~mask].reset_index(drop=True), heldout
+
+
+def training_queries(m: TitleMatcher, n: int, seed: int) -> tuple[list[str], list[str], list[set[int]]]:
+    rng = random.Random(seed)
+    n_alias = len(m.alias_text_)
+    route = m.routes_[m.alias_route_]
+    lang = m.langs_[m.alias_lang_]
+    groups = {
+        "onet": np.flatnonzero(route == "onet"),
+        "glossary": np.flatnonzero(route == "glossary"),
+        "esco_en": np.flatnonzero((route != "onet") & (route != "glossary") & (lang == "en")),
+        "esco_other": np.flatnonzero((route != "onet") & (route != "glossary") & (lang != "en")),
+    }
+    share = {"onet": 0.55, "glossary": 0.12, "esco_en": 0.13, "esco_other": 0.20}
+    nprng = np.random.default_rng(seed)
+    picks = []
+    # job ads and intake forms name common occupations more often than rare ones: half of the
+    # queries are drawn in proportion to sqrt(national employment) of the occupation, half uniformly
+    emp = np.power(10.0, m.occ_prior_ * 7.0)
+    for g, idx in groups.items():
+        k = min(len(idx), int(n * share[g])) if g != "glossary" else min(len(idx) * 3, int(n * share[g]))
+        occ = m.alias_occ_[idx]
+        per_occ = np.bincount(occ, minlength=len(m.occ_codes_))[occ]
+        w = np.sqrt(emp[occ]) / per_occ
+        w = 0.5 * w / w.sum() + 0.5 / len(idx)
+        picks.append(nprng.choice(idx, size=k, replace=len(idx) < k, p=w / w.sum()))
+    picks = np.concatenate(picks)
+    queries, codes, exclude = [], [], []
+    for ai in picks:
+        text = str(m.alias_text_[ai])
+        q = add_noise(text, rng, strength=1.0 if route[ai] == "onet" else 0.6) if rng.random() < 0.75 else text
+        queries.append(q)
+        codes.append(m.occ_codes_[m.alias_occ_[ai]])
+        # most queries play a title that is not in the index at all: every alias row with the same
+        # normalized text (of any occupation) is removed from its candidates
+        exclude.append(set(m.exact_.get(m.alias_norm_[ai], [int(ai)])) if rng.random() < 0.65 else set())
+    assert n_alias == len(m.alias_occ_)
+    return queries, codes, exclude
+
+
+def topk_accuracy(m: TitleMatcher, queries, codes, k=5) -> dict:
+    res = m.match_many(queries, top=k)
+    soc = dict(zip(m.occ_codes_, m.occ_soc_))
+    t1 = np.mean([r.candidates[0].onet_code == c if r.candidates else False for r, c in zip(res, codes)])
+    t5 = np.mean([c in r.top_codes[:k] for r, c in zip(res, codes)])
+    s1 = np.mean([bool(r.candidates) and soc[r.candidates[0].onet_code] == soc[c] for r, c in zip(res, codes)])
+    s5 = np.mean([soc[c] in {soc[x] for x in r.top_codes[:k]} for r, c in zip(res, codes)])
+    return {"onet_top1": round(float(t1), 4), "onet_top5": round(float(t5), 4),
+            "soc6_top1": round(float(s1), 4), "soc6_top5": round(float(s5), 4), "n": len(codes)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--queries", type=int, default=40000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=str(DEFAULT_MODEL_DIR))
+    args = ap.parse_args(argv)
+    t0 = time.time()
+    tax = load_taxonomy()
+    index_aliases, heldout = split_aliases(tax)
+    print(f"aliases indexed for training: {len(index_aliases)}; held-out reported titles: {len(heldout)}")
+    m = TitleMatcher().fit(tax, aliases=index_aliases)
+    q, c, ex = training_queries(m, args.queries, args.seed)
+    print(f"training queries: {len(q)} ({time.time() - t0:.0f}s)")
+    fit_metrics = m.fit_reranker(q, c, exclude=ex, random_state=args.seed)
+    print("reranker:", fit_metrics, f"({time.time() - t0:.0f}s)")
+    held = topk_accuracy(m, heldout["alias"].tolist(), heldout["onet_code"].tolist())
+    print("held-out reported titles:", held)
+    final = TitleMatcher(m.config).fit(tax)
+    final.reranker_, final.calibrator_ = m.reranker_, m.calibrator_
+    metrics = {"reranker": fit_metrics, "heldout_reported_titles": held, "training_queries": len(q),
+               "seed": args.seed}
+    out = final.save(args.out, metrics=metrics)
+    print(f"saved {out} ({time.time() - t0:.0f}s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,57 @@
+import pandas as pd
+import pytest
+
+from matcher.errors import InputError
+from matcher.io import TableWriter, neutralize_formulas, read_table, write_table
+
+
+def test_cp1252_file_is_read(tmp_path):
+    p = tmp_path / "latin.csv"
+    p.write_bytes("title,city\nTécnico en enfermería,Louisville\n".encode("cp1252"))
+    df = read_table(p)
+    assert df.loc[0, "title"] == "Técnico en enfermería"
+
+
+def test_semicolon_csv_is_sniffed(tmp_path):
+    p = tmp_path / "semi.csv"
+    p.write_text("title;city\nWelder;Louisville\n", encoding="utf-8")
+    assert list(read_table(p).columns) == ["title", "city"]
+
+
+@pytest.mark.parametrize("ext", ["csv", "xlsx", "jsonl", "parquet"])
+def test_round_trip_every_format(tmp_path, ext):
+    df = pd.DataFrame({"id": ["1", "2"], "title": ["RN", "=cmd|' /C calc'!A0"]})
+    p = write_table(df, tmp_path / f"x.{ext}")
+    back = read_table(p)
+    assert list(back["id"]) == ["1", "2"]
+    if ext in ("csv", "xlsx"):
+        assert back.loc[1, "title"] == "'=cmd|' /C calc'!A0"
+    else:
+        assert back.loc[1, "title"] == "=cmd|' /C calc'!A0"
+
+
+def test_neutralize_keeps_numbers_and_does_not_mutate():
+    df = pd.DataFrame({"a": ["-5", "+1 555 0199", "@SUM(A1)", "ok", "-2.5"]})
+    out = neutralize_formulas(df)
+    assert list(out["a"]) == ["-5", "'+1 555 0199", "'@SUM(A1)", "ok", "-2.5"]
+    assert df.loc[1, "a"] == "+1 555 0199"
+
+
+def test_errors_are_clear(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        read_table(tmp_path / "missing.csv")
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(InputError, match="empty"):
+        read_table(tmp_path / "empty.csv")
+    (tmp_path / "x.doc").write_text("hello")
+    with pytest.raises(InputError, match="unsupported"):
+        read_table(tmp_path / "x.doc")
+
+
+def test_writer_is_atomic(tmp_path):
+    target = tmp_path / "out.csv"
+    with pytest.raises(RuntimeError):
+        with TableWriter(target) as w:
+            w.write(pd.DataFrame({"a": ["1"]}))
+            raise RuntimeError("boom")
+    assert not target.exists() and not list(tmp_path.glob(".*part*"))
