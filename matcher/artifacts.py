@@ -1,6 +1,6 @@
 """Saved model folders: ``meta.json`` (format version, library and dependency versions, taxonomy
-version, checksums, metrics) beside joblib files.  Pickles are loaded only after their checksum
-has been verified against meta.json."""
+version, checksums, metrics) beside zlib-compressed pickles (``*.pkl.z``; ``*.joblib`` files are
+read too).  Pickles are loaded only after every checksum has been verified against meta.json."""
 from __future__ import annotations
 
 import hashlib
@@ -11,6 +11,9 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+import pickle
+import zlib
 
 import joblib
 
@@ -54,8 +57,9 @@ def save_artifact(folder: str | Path, objects: dict[str, Any], *, kind: str, tax
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     files = {}
     for name, obj in objects.items():
-        p = tmp / f"{name}.joblib"
-        joblib.dump(obj, p, compress=("zlib", 3))
+        # pickle protocol 5 (C unpickler: fast for the index's many strings) + zlib
+        p = tmp / f"{name}.pkl.z"
+        p.write_bytes(zlib.compress(pickle.dumps(obj, protocol=5), 3))
         files[p.name] = _sha256(p)
     meta = {"format_version": FORMAT_VERSION, "kind": kind, "library_version": library_version(),
             "python": platform.python_version(), "dependencies": dependency_versions(),
@@ -110,5 +114,11 @@ def load_artifact(folder: str | Path, *, kind: str, taxonomy_version: str | None
     if problems:
         raise ArtifactError(f"cannot load {folder}: " + "; ".join(problems) +
                             ". Retrain with `python scripts/train.py`.")
-    objects = {Path(name).stem: joblib.load(folder / name) for name in meta["files"]}
+    objects = {}
+    for name in meta["files"]:
+        key = name.split(".", 1)[0]
+        if name.endswith(".pkl.z"):
+            objects[key] = pickle.loads(zlib.decompress((folder / name).read_bytes()))
+        else:
+            objects[key] = joblib.load(folder / name)
     return objects, meta

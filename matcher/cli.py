@@ -71,6 +71,11 @@ def cmd_normalize(args) -> int:
     _check_columns(first, [args.column, args.language_column, args.country_column])
     matcher = TitleMatcher.load()
     import itertools
+
+    from joblib import Parallel
+
+    from .titles import match_parallel
+    par = Parallel(n_jobs=args.n_jobs, backend="loky") if args.n_jobs > 1 else None
     with TableWriter(args.output) as out, _progress(None, not args.no_progress) as bar:
         for chunk in itertools.chain([first], chunks):
             titles = chunk[args.column].tolist()
@@ -78,8 +83,12 @@ def cmd_normalize(args) -> int:
             keys = list(zip(titles, langs))
             todo = list(dict.fromkeys(k for k in keys if k not in cache))
             if todo:
-                for k, r in zip(todo, matcher.match_many([k[0] for k in todo], top=args.top,
-                                                         languages=[k[1] for k in todo])):
+                if args.n_jobs > 1 and len(todo) >= 2000:
+                    found = match_parallel([k[0] for k in todo], args.n_jobs, top=args.top,
+                                           languages=[k[1] for k in todo], parallel=par)
+                else:
+                    found = matcher.match_many([k[0] for k in todo], top=args.top, languages=[k[1] for k in todo])
+                for k, r in zip(todo, found):
                     cache[k] = r
             if len(cache) > 500_000:
                 cache.clear()
@@ -90,6 +99,104 @@ def cmd_normalize(args) -> int:
     dt = time.time() - t0
     print(f"normalized {n} rows into {args.output} in {dt:.1f}s ({n / max(dt, 1e-9):.0f} rows/s); "
           f"taxonomy {matcher.taxonomy_version_}, model {matcher.model_version_}", file=sys.stderr)
+    return 0
+
+
+# --- credentials ------------------------------------------------------------------------------
+def cmd_credentials(args) -> int:
+    from .credentials import CredentialNormalizer, credentials_to_frame
+    from .io import TableWriter, iter_table
+    from .titles import TitleMatcher
+
+    if args.text is not None:
+        cn = CredentialNormalizer(title_matcher=TitleMatcher.load())
+        r = cn.normalize(args.text, args.country)
+        if args.format == "json":
+            print(json.dumps(r.to_dict(), indent=2, ensure_ascii=False))
+        else:
+            print(f"{r.query!r} ({r.country or 'country unknown'}) -> status {r.status}")
+            print(f"  type: {r.credential_type or '-'}; ISCED {r.isced_level or '-'} {r.isced_label}; "
+                  f"US equivalent: {r.us_equivalent or '-'}")
+            print(f"  field: {r.field_name or '-'}")
+            for c, t in zip(r.target_onet_codes, r.target_onet_titles):
+                print(f"  -> {c}  {t}")
+            print(f"  evaluation: {', '.join(r.evaluation_service_names) or '-'}")
+            print(f"  {r.explanation}")
+        return 0
+    if not args.input or not args.column or not args.output:
+        raise MatcherError("credentials needs INPUT, -c COLUMN and -o OUTPUT (or --text CREDENTIAL)")
+    chunks = iter_table(args.input, chunksize=args.chunk_size)
+    first = next(chunks, None)
+    if first is None:
+        raise MatcherError(f"{args.input}: no rows")
+    _check_columns(first, [args.column, args.country_column])
+    import itertools
+
+    cn = CredentialNormalizer(title_matcher=TitleMatcher.load())
+    n = 0
+    with TableWriter(args.output) as out, _progress(None, not args.no_progress) as bar:
+        for chunk in itertools.chain([first], chunks):
+            countries = chunk[args.country_column].tolist() if args.country_column else None
+            res = cn.normalize_many(chunk[args.column].tolist(), countries)
+            out.write(_merge_output(chunk, credentials_to_frame(res)))
+            n += len(chunk)
+            bar.update(len(chunk))
+    print(f"normalized {n} credentials into {args.output}; data {cn.data_version}", file=sys.stderr)
+    return 0
+
+
+# --- pathways ---------------------------------------------------------------------------------
+def cmd_pathways(args) -> int:
+    from .pathways import ClientContext, PathwayRanker
+
+    ranker = PathwayRanker()
+    client = ClientContext(onet_code=args.onet, state=args.state, area=args.area, english=args.english,
+                           years_experience=args.years, budget_usd=args.budget, need_income_now=args.need_income_now,
+                           passed=tuple(args.passed or ()))
+    paths = ranker.rank(client, top=args.top)
+    if args.format == "json":
+        print(json.dumps([p.to_dict() for p in paths], indent=2, ensure_ascii=False))
+        return 0
+    tax = ranker.taxonomy
+    print(f"Pathways for {args.onet} {tax.title(args.onet)} - state {client.state}, area {client.area} "
+          f"({ranker.wages.area_name(ranker.wages.check_area(client.area))}); English {client.english or '?'}, "
+          f"{client.years_experience if client.years_experience is not None else '?'} years, budget "
+          f"${client.budget_usd or 0:,.0f}{', needs income now' if client.need_income_now else ''}")
+    for p in paths:
+        wage = f"${p.median_annual_wage:,.0f}" if p.median_annual_wage else "n/a"
+        lic = f" [{p.license['id']}]" if p.license else ""
+        print(f"{p.rank:>2}. {p.kind:<11} {p.target_onet} {p.target_title}{lic}")
+        print(f"    score {p.score:.3f}  months {p.months_to_first_job:g}  cost ${p.total_cost_usd:,.0f} "
+              f"(loan ${p.loan_coverable_usd:,.0f})  median {wage}  " +
+              " ".join(f"{k}={v:.2f}" for k, v in p.components.items()))
+        for r in p.reasons:
+            print(f"      - {r}")
+    return 0
+
+
+# --- score ------------------------------------------------------------------------------------
+def _pairs(items, what: str) -> dict[str, str]:
+    out = {}
+    for it in items or []:
+        if "=" not in it:
+            raise MatcherError(f"{what} takes COLUMN=FIELD (got {it!r})")
+        col, fld = it.split("=", 1)
+        out[col.strip()] = fld.strip()
+    return out
+
+
+def cmd_score(args) -> int:
+    from .batch import ScoreConfig, score_file
+
+    cfg = ScoreConfig(area=args.area, state=args.state, top_pathways=args.top_pathways, top_openings=args.top_openings,
+                      chunk_size=args.chunk_size, n_jobs=args.n_jobs)
+    with _progress(None, not args.no_progress) as bar:
+        stats = score_file(args.intake, args.output, openings=args.openings, mapping=_pairs(args.map, "--map"),
+                           openings_mapping=_pairs(args.openings_map, "--openings-map"), config=cfg,
+                           progress=bar.update)
+    print(f"scored {stats['rows']} rows into {args.output} in {stats['seconds']}s ({stats['rows_per_second']} rows/s): "
+          f"{stats['ok']} ok, {stats['partial']} partial, {stats['error']} error; {stats['openings']} openings",
+          file=sys.stderr)
     return 0
 
 
@@ -109,8 +216,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--language", help="language hint for --text")
     p.add_argument("--format", choices=["table", "json"], default="table", help="output of --text")
     p.add_argument("--chunk-size", type=int, default=50_000)
+    p.add_argument("--n-jobs", type=int, default=2, help="worker processes for large files (default 2)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=cmd_normalize)
+
+    p = sub.add_parser("credentials", help="normalize foreign credentials (preliminary orientation)")
+    p.add_argument("input", nargs="?", help="CSV, XLSX, JSONL or Parquet file")
+    p.add_argument("-c", "--column", help="the column holding credential names")
+    p.add_argument("-o", "--output", help="output file (format by extension)")
+    p.add_argument("--country-column", help="column with the country (ISO code or name)")
+    p.add_argument("--text", help="normalize one credential and print the result")
+    p.add_argument("--country", help="country for --text")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument("--chunk-size", type=int, default=50_000)
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_credentials)
+
+    p = sub.add_parser("pathways", help="rank relicensing pathways, bridge jobs and alternatives for an occupation")
+    p.add_argument("--onet", required=True, help="the client's O*NET-SOC code, e.g. 29-1141.00")
+    p.add_argument("--state", default="KY")
+    p.add_argument("--area", default="0031140", help="OEWS area code (default Louisville/Jefferson County, KY-IN)")
+    p.add_argument("--english", help="CEFR level A1..C2")
+    p.add_argument("--years", type=float, help="years of experience in the occupation")
+    p.add_argument("--budget", type=float, help="savings the client can spend, USD")
+    p.add_argument("--need-income-now", action="store_true")
+    p.add_argument("--passed", action="append", help="an exam or step already done (repeatable), e.g. 'NCLEX'")
+    p.add_argument("--top", type=int, default=10)
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.set_defaults(func=cmd_pathways)
+
+    p = sub.add_parser("score", help="score an intake file: occupation, credential, pathways, openings")
+    p.add_argument("intake", help="intake file (CSV, XLSX, JSONL or Parquet)")
+    p.add_argument("-o", "--output", required=True, help="output file (format by extension)")
+    p.add_argument("--openings", help="openings file to rank for each client")
+    p.add_argument("--openings-map", action="append", metavar="COLUMN=FIELD", help="map an openings column")
+    p.add_argument("--area", default="0031140", help="OEWS area code for wages (default Louisville)")
+    p.add_argument("--state", default="KY", help="state whose licensing data applies")
+    p.add_argument("--map", action="append", metavar="COLUMN=FIELD",
+                   help="map an intake column to a field (client_id, previous_title, credential, country, language, "
+                        "english_level, years_experience, zip, needs_income_now, budget_usd, notes)")
+    p.add_argument("--top-pathways", type=int, default=3)
+    p.add_argument("--top-openings", type=int, default=5)
+    p.add_argument("--chunk-size", type=int, default=20_000)
+    p.add_argument("--n-jobs", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_score)
     return ap
 
 

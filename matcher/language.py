@@ -90,7 +90,9 @@ class LanguageIdentifier:
                 if len(classes) == 1:
                     self.models_[script] = str(classes[0])
                 continue
-            w = {c: mask.sum() / (len(classes) * n) for c, n in zip(classes, counts)}
+            # partial balancing: a language with few aliases counts more per alias, but not fully
+            # (full balancing makes a 150-row glossary language claim every ambiguous title)
+            w = {c: (mask.sum() / (len(classes) * n)) ** 0.5 for c, n in zip(classes, counts)}
             model = MultinomialNB(alpha=self.alpha, fit_prior=False)
             X = vec.transform([t for t, m in zip(texts, mask) if m])
             model.fit(X, langs[mask], sample_weight=np.array([w[l] for l in langs[mask]]))

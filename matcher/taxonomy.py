@@ -7,8 +7,10 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 from .errors import DataError
 
@@ -16,7 +18,9 @@ DEFAULT_TAXONOMY_DIR = Path(__file__).resolve().parent.parent / "taxonomies"
 GLOSSARY_COLUMNS = ["term", "lang", "onet_code", "onet_title", "variant", "source_url", "as_of", "confirmed", "note"]
 
 
-def _read(path: Path, **kw) -> pd.DataFrame:
+def _read(path: Path, **kw) -> "pd.DataFrame":
+    import pandas as pd
+
     if not path.exists():
         raise DataError(f"taxonomy table {path} is missing; rebuild it with "
                         f"`python scripts/build_taxonomy.py --source ../shared/data`")
@@ -58,6 +62,8 @@ class Taxonomy:
     @cached_property
     def occupations(self) -> pd.DataFrame:
         df = _read(self.root / "onet-27" / "occupations.csv")
+        import pandas as pd
+
         df["national_employment"] = pd.to_numeric(df["national_employment"], errors="coerce").fillna(0)
         return df.set_index("onet_code", drop=False)
 
@@ -98,6 +104,8 @@ class Taxonomy:
                 raise DataError(f"glossary {p} lacks columns {missing}")
             d["file"] = p.name
             frames.append(d)
+        import pandas as pd
+
         if not frames:
             return pd.DataFrame(columns=GLOSSARY_COLUMNS + ["file"])
         df = pd.concat(frames, ignore_index=True)
@@ -105,6 +113,8 @@ class Taxonomy:
 
     def all_aliases(self, include_esco: bool = True, include_glossaries: bool = True) -> pd.DataFrame:
         """One table: alias, onet_code, source, lang, route, route_weight."""
+        import pandas as pd
+
         cols = ["alias", "onet_code", "source", "lang", "route", "route_weight"]
         parts = [self.onet_aliases[cols]]
         if include_esco:

@@ -125,6 +125,9 @@ _NOISE_PATTERNS = [
     r"\b(?:sr|senior|jr|junior|entry[- ]level|entry|experienced|trainee|apprentice level|level\s?[0-9ivx]+|"
     r"grade\s?[0-9]+|staff|lead|principal|associate level)\b(?=.*[a-z]{3})",
     r"\b(?:i|ii|iii|iv|v|vi)\b(?=\s*(?:$|[-,/(]))", r"\b(?:i|ii|iii|iv)\b$",
+    # internships and seasons ("Audit Intern - Summer 2025" is an auditor's job)
+    r"\b(?:intern|interns|internship|internships|co-?op|summer|fall|spring|winter|autumn)\b(?=.*[a-z]{3})",
+    r"(?<=[a-z]{3} )(?:intern|internship|co-?op|summer|fall|winter)\b",
     # posting chatter
     r"\b(?:now hiring|hiring now|hiring|urgent(?:ly)?|immediate(?:ly)?|opening|openings|opportunity|"
     r"wanted|needed|job|jobs|position|positions|career|careers|apply today|apply now|new grads? welcome|"
@@ -178,7 +181,7 @@ ABBREVIATIONS: dict[str, str] = {
     # manufacturing and trades
     "cnc": "cnc", "hvac": "heating air conditioning", "hvacr": "heating air conditioning refrigeration",
     "qa": "quality assurance", "qc": "quality control", "cdl": "commercial driver", "cdl-a": "commercial driver",
-    "mig": "mig welder", "tig": "tig welder", "plc": "programmable logic controller", "ehs": "environmental health safety",
+    "plc": "programmable logic controller", "ehs": "environmental health safety",
     "mfg": "manufacturing", "maint": "maintenance", "mech": "mechanical", "elec": "electrical",
     "eng": "engineer", "engr": "engineer", "tech": "technician", "techs": "technician", "cad": "cad",
     "ops": "operations", "whse": "warehouse", "wh": "warehouse", "mgr": "manager", "mngr": "manager",

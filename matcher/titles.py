@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
 from .errors import ConfigError, InputError
@@ -31,6 +31,7 @@ FEATURES = (
     "combined", "word_cos", "char_cos", "fuzz_token_set", "fuzz_ratio", "fuzz_partial", "exact",
     "head_match", "head_in_alias", "query_coverage", "alias_coverage", "support", "prior", "rank",
     "gap", "route_weight", "src_onet", "src_glossary", "src_esco", "query_len", "lang_match", "exact_occupations",
+    "prior_share_exact", "prior_share_candidates",
 )
 _SOURCE_LABELS = {
     "onet_title": "O*NET occupation title", "alternate": "O*NET alternate title",
@@ -45,7 +46,7 @@ class TitleMatcherConfig:
 
     top: int = 5
     candidate_aliases: int = 60
-    candidate_occupations: int = 20
+    candidate_occupations: int = 16
     word_weight: float = 0.55
     char_weight: float = 0.45
     match_threshold: float = 0.5
@@ -121,8 +122,10 @@ class TitleMatch:
         return d
 
 
-def to_frame(matches: Sequence[TitleMatch]) -> pd.DataFrame:
-    """One row per match, in order: the columns of ``matcher normalize``."""
+def to_frame(matches: Sequence[TitleMatch]):
+    """One row per match, in order: the columns of ``matcher normalize`` (a pandas DataFrame)."""
+    import pandas as pd
+
     return pd.DataFrame({
         "onet_code": [m.onet_code for m in matches],
         "onet_title": [m.onet_title for m in matches],
@@ -135,6 +138,35 @@ def to_frame(matches: Sequence[TitleMatch]) -> pd.DataFrame:
     })
 
 
+@lru_cache(maxsize=2)
+def _worker_matcher(folder: str) -> "TitleMatcher":
+    """The model, loaded once per worker process."""
+    return TitleMatcher.load(folder)
+
+
+def _match_part(folder: str, titles: list, languages: list, top: int) -> list:
+    return _worker_matcher(folder).match_many(titles, top=top, languages=languages)
+
+
+def match_parallel(titles: Sequence[object], n_jobs: int = 2, top: int = 5,
+                   languages: Sequence[str | None] | None = None, folder: str | Path = DEFAULT_MODEL_DIR,
+                   parallel=None) -> list["TitleMatch"]:
+    """``match_many`` over ``n_jobs`` worker processes (joblib/loky); unique titles are split into
+    parts, each worker loads the model once and keeps it.  Results come back in input order."""
+    from joblib import Parallel, delayed
+
+    titles = list(titles)
+    languages = list(languages) if languages is not None else [None] * len(titles)
+    keys = list(zip([TitleMatcher._as_text(t) for t in titles], languages))
+    unique = list(dict.fromkeys(keys))
+    size = max(1, -(-len(unique) // (n_jobs * 2)))
+    parts = [unique[i:i + size] for i in range(0, len(unique), size)]
+    par = parallel or Parallel(n_jobs=n_jobs, backend="loky")
+    done = par(delayed(_match_part)(str(folder), [k[0] for k in part], [k[1] for k in part], top) for part in parts)
+    res = {k: r for part, rs in zip(parts, done) for k, r in zip(part, rs)}
+    return [res[k] for k in keys]
+
+
 # ---------------------------------------------------------------------------------------------
 class TitleMatcher:
     """``fit(taxonomy)`` builds the alias index; ``fit_reranker(queries)`` trains the reranker;
@@ -145,8 +177,10 @@ class TitleMatcher:
         self.config = TitleMatcherConfig(**{**asdict(base), **overrides}) if overrides else base
 
     # --- index ---------------------------------------------------------------------------------
-    def fit(self, taxonomy: Taxonomy | None = None, aliases: pd.DataFrame | None = None) -> "TitleMatcher":
-        """Index ``aliases`` (default: every O*NET, ESCO and glossary alias of the taxonomy)."""
+    def fit(self, taxonomy: Taxonomy | None = None, aliases=None) -> "TitleMatcher":
+        """Index ``aliases`` (a DataFrame like ``Taxonomy.all_aliases()``; default: every O*NET, ESCO
+        and glossary alias of the taxonomy)."""
+        import pandas as pd
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         tax = taxonomy or load_taxonomy()
@@ -154,7 +188,9 @@ class TitleMatcher:
         al = al[al["onet_code"].isin(tax.titles)].copy()
         al["norm"] = [normalize_title(a) for a in al["alias"]]
         al = al[al["norm"].map(has_letters)]
-        src_rank = al["route"].map({"onet": 0, "glossary": 1, "crosswalk": 2, "hierarchy": 3, "isco": 4}).fillna(5)
+        # one row per (normalized alias, occupation): a curated glossary row wins (it marks the canonical
+        # reading of a title O*NET lists under several occupations), then O*NET, then ESCO routes
+        src_rank = al["route"].map({"glossary": 0, "onet": 1, "crosswalk": 2, "hierarchy": 3, "isco": 4}).fillna(5)
         al = (al.assign(_r=src_rank).sort_values(["norm", "onet_code", "_r", "route_weight"],
                                                  ascending=[True, True, True, False])
               .drop_duplicates(["norm", "onet_code"]).reset_index(drop=True))
@@ -163,7 +199,16 @@ class TitleMatcher:
         occ_index = {c: i for i, c in enumerate(self.occ_codes_)}
         self.occ_titles_ = [tax.titles[c] for c in self.occ_codes_]
         self.occ_soc_ = [tax.soc_code(c) for c in self.occ_codes_]
-        emp = tax.occupations["national_employment"].reindex(self.occ_codes_).fillna(0).to_numpy(float)
+        emp = tax.occupations["national_employment"].reindex(self.occ_codes_).fillna(0).to_numpy(float).copy()
+        # O*NET-SOC codes that share one SOC code share its employment: the ".00" code (the
+        # general occupation) takes 60%, the specialties split the rest
+        soc = [tax.soc_code(c) for c in self.occ_codes_]
+        siblings = pd.Series(soc).value_counts()
+        for i, (c, sc) in enumerate(zip(self.occ_codes_, soc)):
+            k = siblings[sc]
+            if k > 1:
+                has_base = f"{sc}.00" in tax.titles
+                emp[i] *= (0.6 if c.endswith(".00") else 0.4 / (k - 1)) if has_base else 1.0 / k
         self.occ_prior_ = (np.log10(emp + 10.0) / 7.0).astype(np.float32)
         self.alias_text_ = al["alias"].to_numpy(object)
         self.alias_norm_ = al["norm"].to_numpy(object)
@@ -267,6 +312,7 @@ class TitleMatcher:
 
     def _features(self, norms, toks, langs, q, ai, occ, word_cos, char_cos, combined, exclude):
         from rapidfuzz import fuzz
+        from rapidfuzz.process import cpdist
 
         n = len(q)
         F = np.zeros((n, len(FEATURES)), np.float32)
@@ -285,32 +331,39 @@ class TitleMatcher:
             start = end
         src_names = self.sources_[self.alias_source_[ai]]
         lang_names = self.langs_[self.alias_lang_[ai]]
+        qn_list = [norms[qi] for qi in q]
+        an_list = self.alias_norm_[ai].tolist()
+        # pairwise fuzzy ratios in C (rapidfuzz cpdist), one call per scorer for the whole chunk
+        F[:, 3] = cpdist(qn_list, an_list, scorer=fuzz.token_set_ratio, dtype=np.float32) / 100.0
+        F[:, 4] = cpdist(qn_list, an_list, scorer=fuzz.ratio, dtype=np.float32) / 100.0
+        F[:, 5] = cpdist(qn_list, an_list, scorer=fuzz.partial_ratio, dtype=np.float32) / 100.0
+        qtoks = [t.split() for t in toks]
+        qsets = [set(t) for t in qtoks]
+        exact_occ_by_q: dict[int, set[int]] = {}
         for k in range(n):
             qi = q[k]
-            qn = norms[qi]
-            an = self.alias_norm_[ai[k]]
-            qt = toks[qi].split()
+            qt = qtoks[qi]
+            qs = qsets[qi]
             at = self.alias_tokens_[ai[k]].split()
-            qs, as_ = set(qt), set(at)
+            as_ = set(at)
             inter = len(qs & as_)
-            exact_ids = [e for e in self.exact_.get(qn, ()) if exclude is None or e not in exclude[qi]]
-            exact_occ = {int(self.alias_occ_[e]) for e in exact_ids}
-            is_exact = int(occ[k]) in exact_occ
+            exact_occ = exact_occ_by_q.get(qi)
+            if exact_occ is None:
+                exact_ids = [e for e in self.exact_.get(norms[qi], ()) if exclude is None or e not in exclude[qi]]
+                exact_occ = exact_occ_by_q[qi] = {int(self.alias_occ_[e]) for e in exact_ids}
+            F[k, 6] = 1.0 if int(occ[k]) in exact_occ else 0.0
             F[k, 21] = len(exact_occ)
-            F[k, 3] = fuzz.token_set_ratio(qn, an) / 100.0
-            F[k, 4] = fuzz.ratio(qn, an) / 100.0
-            F[k, 5] = fuzz.partial_ratio(qn, an) / 100.0
-            F[k, 6] = 1.0 if is_exact else 0.0
-            F[k, 7] = 1.0 if qt and at and qt[-1] == at[-1] else 0.0
-            F[k, 8] = 1.0 if qt and qt[-1] in as_ else 0.0
+            if qt and at:
+                F[k, 7] = 1.0 if qt[-1] == at[-1] else 0.0
+                F[k, 8] = 1.0 if qt[-1] in as_ else 0.0
             F[k, 9] = inter / len(qs) if qs else 0.0
             F[k, 10] = inter / len(as_) if as_ else 0.0
             F[k, 19] = len(qt)
-            src = src_names[k]
-            F[k, 16] = 1.0 if src in ("onet_title", "alternate", "alternate_short", "reported") else 0.0
-            F[k, 17] = 1.0 if src.startswith("glossary") else 0.0
-            F[k, 18] = 1.0 if src.startswith("esco") else 0.0
-            F[k, 20] = 1.0 if lang_names[k] == langs[qi] else 0.0
+        is_onet = np.isin(src_names, ["onet_title", "alternate", "alternate_short", "reported"])
+        F[:, 16] = is_onet
+        F[:, 17] = np.char.startswith(src_names.astype(str), "glossary")
+        F[:, 18] = np.char.startswith(src_names.astype(str), "esco")
+        F[:, 20] = lang_names == np.asarray(langs, dtype=object)[q]
         F[:, 0] = combined
         F[:, 1] = word_cos
         F[:, 2] = char_cos
@@ -318,6 +371,16 @@ class TitleMatcher:
         F[:, 13] = rank
         F[:, 14] = gap
         F[:, 15] = self.alias_weight_[ai]
+        # the occupation's share of employment among the occupations competing for the same query
+        emp = np.power(10.0, self.occ_prior_[occ].astype(np.float64) * 7.0)
+        exact_emp = emp * F[:, 6]
+        start = 0
+        for end in list(bounds) + [n]:
+            block = slice(start, end)
+            tot_e = exact_emp[block].sum()
+            F[block, 22] = exact_emp[block] / tot_e if tot_e > 0 else 0.0
+            F[block, 23] = emp[block] / emp[block].sum()
+            start = end
         meta = np.stack([q, occ, ai], axis=1)
         return F, meta
 
@@ -433,19 +496,27 @@ class TitleMatcher:
             by_q: dict[int, list[int]] = {}
             for k in range(len(p)):
                 by_q.setdefault(int(M[k, 0]), []).append(k)
+            rows_by_valid = [sorted(by_q.get(j, []), key=lambda k: -p[k]) for j in range(len(valid))]
+            conf = self._confidence([p[r] for r in rows_by_valid])
             for j, i in enumerate(valid):
-                rows = by_q.get(j, [])
-                out[i] = self._result(titles[i], norms[i], guesses[i], rows, F, M, p, top)
+                out[i] = self._result(titles[i], norms[i], guesses[i], rows_by_valid[j], F, M, p, top, conf[j])
         return out  # type: ignore[return-value]
 
-    def _result(self, title, norm, guess, rows, F, M, p, top) -> TitleMatch:
+    def _confidence(self, scores_per_query: list) -> np.ndarray:
+        """Calibrated P(top-1 correct) from each query's sorted reranker scores (vectorized)."""
+        rel = np.zeros(len(scores_per_query))
+        for j, ps in enumerate(scores_per_query):
+            if len(ps):
+                total = float(np.sum(ps))
+                rel[j] = math.sqrt(max(0.0, float(ps[0])) * (float(ps[0]) / total if total > 0 else 0.0))
+        if self.calibrator_ is None:
+            return rel
+        return np.interp(rel, self.calibrator_.X_thresholds_, self.calibrator_.y_thresholds_)
+
+    def _result(self, title, norm, guess, rows, F, M, p, top, conf) -> TitleMatch:
         if not rows:
             return self._no_match(title, norm, guess, "no alias shares a word or character sequence with the title")
-        rows = sorted(rows, key=lambda k: -p[k])
-        ps = p[rows]
-        total = float(ps.sum())
-        rel = math.sqrt(max(0.0, float(ps[0])) * (float(ps[0]) / total if total > 0 else 0.0))
-        conf = float(self.calibrator_.predict([rel])[0]) if self.calibrator_ is not None else rel
+        conf = float(conf)
         best_sim = float(F[rows[0], 0])
         cands = tuple(self._candidate(M[k], F[k], float(p[k])) for k in rows[:top])
         c0 = cands[0]
@@ -479,7 +550,7 @@ class TitleMatcher:
 
     def _candidate(self, meta_row, frow, score) -> Candidate:
         _, o, ai = (int(x) for x in meta_row)
-        comps = {name: round(float(v), 4) for name, v in zip(FEATURES, frow)}
+        comps = dict(zip(FEATURES, np.round(frow.astype(np.float64), 4).tolist()))
         return Candidate(self.occ_codes_[o], self.occ_titles_[o], self.occ_soc_[o], round(score, 4),
                          str(self.alias_text_[ai]), str(self.sources_[self.alias_source_[ai]]),
                          str(self.langs_[self.alias_lang_[ai]]), str(self.routes_[self.alias_route_[ai]]), comps)
@@ -533,6 +604,6 @@ class TitleMatcher:
         self.reranker_ = rer["model"]
         self.calibrator_ = rer["calibrator"]
         self.language_identifier_ = rer["language"]
-        self.model_version_ = f"{MODEL_KIND}@{meta['files'].get('reranker.joblib', '')[:12]}"
+        self.model_version_ = f"{MODEL_KIND}@{meta['files'].get('reranker.pkl.z', '')[:12]}"
         self.meta_ = meta
         return self

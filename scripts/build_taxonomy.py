@@ -281,7 +281,8 @@ def build_oews(src: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     keep = o[(o["soc_level"] == "3") | (o["soc_code"] == "00-0000")].copy()
     out = pd.DataFrame({"area_code": keep["area_code"], "soc_code": keep["soc_code"]})
     out["employment"] = _num(keep["employment"]).astype("Int64")
-    for col in ("hourly_median", "annual_p25", "annual_median", "annual_p75", "location_quotient", "jobs_per_1000"):
+    for col in ("hourly_median", "annual_p10", "annual_p25", "annual_median", "annual_p75", "location_quotient",
+                "jobs_per_1000"):
         out[col] = _num(keep[col])
     # top-coded (#) medians are flagged so callers can say "at least"
     out["annual_topcoded"] = (keep["annual_median"] == "#").map({True: "Y", False: ""})

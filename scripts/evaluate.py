@@ -32,6 +32,7 @@ from matcher.taxonomy import load_taxonomy  # noqa: E402
 from matcher.titles import TitleMatcher  # noqa: E402
 
 EVAL = ROOT / "scripts" / "eval_data"
+_MATCHER = None
 
 
 def _codes(expected: str, also: str) -> list[str]:
@@ -103,7 +104,7 @@ def credentials(tax) -> dict | None:
     except ImportError:
         return None
     df = pd.read_csv(EVAL / "credentials_eval.csv", dtype=str, keep_default_na=False)
-    cn = CredentialNormalizer(taxonomy=tax)
+    cn = CredentialNormalizer(taxonomy=tax, title_matcher=_MATCHER)
     t = time.time()
     res = cn.normalize_many(df["text"].tolist(), countries=df["country"].tolist())
     gold = [_codes(e, a) for e, a in zip(df["expected_onet"], df["also_acceptable"])]
@@ -124,6 +125,8 @@ def main(argv=None) -> int:
     tax = load_taxonomy()
     m = TitleMatcher.load(taxonomy=tax)
     report: dict = {"taxonomy_version": tax.version, "model_version": m.model_version_}
+    global _MATCHER
+    _MATCHER = m
     if args.only in (None, "titles"):
         report["postings"] = postings(m, Path(args.source))
         report["heldout_reported"] = heldout_reported(tax)

@@ -62,13 +62,13 @@ def training_queries(m: TitleMatcher, n: int, seed: int) -> tuple[list[str], lis
     nprng = np.random.default_rng(seed)
     picks = []
     # job ads and intake forms name common occupations more often than rare ones: half of the
-    # queries are drawn in proportion to sqrt(national employment) of the occupation, half uniformly
+    # queries are drawn in proportion to employment^0.75 / aliases of the occupation, half uniformly
     emp = np.power(10.0, m.occ_prior_ * 7.0)
     for g, idx in groups.items():
         k = min(len(idx), int(n * share[g])) if g != "glossary" else min(len(idx) * 3, int(n * share[g]))
         occ = m.alias_occ_[idx]
         per_occ = np.bincount(occ, minlength=len(m.occ_codes_))[occ]
-        w = np.sqrt(emp[occ]) / per_occ
+        w = np.power(emp[occ], 0.75) / per_occ
         w = 0.5 * w / w.sum() + 0.5 / len(idx)
         picks.append(nprng.choice(idx, size=k, replace=len(idx) < k, p=w / w.sum()))
     picks = np.concatenate(picks)
@@ -80,7 +80,8 @@ def training_queries(m: TitleMatcher, n: int, seed: int) -> tuple[list[str], lis
         codes.append(m.occ_codes_[m.alias_occ_[ai]])
         # most queries play a title that is not in the index at all: every alias row with the same
         # normalized text (of any occupation) is removed from its candidates
-        exclude.append(set(m.exact_.get(m.alias_norm_[ai], [int(ai)])) if rng.random() < 0.65 else set())
+        p_excl = 0.3 if route[ai] == "glossary" else 0.6
+        exclude.append(set(m.exact_.get(m.alias_norm_[ai], [int(ai)])) if rng.random() < p_excl else set())
     assert n_alias == len(m.alias_occ_)
     return queries, codes, exclude
 

@@ -14,7 +14,7 @@ def run(*args):
 
 @pytest.mark.parametrize("ext", ["csv", "xlsx", "jsonl", "parquet"])
 def test_normalize_file_keeps_every_row_in_order(tmp_path, ext):
-    titles = ["Registered Nurse", "", "Welder - 2nd Shift", "????", "Registered Nurse", "enfermera", "=1+1"]
+    titles = ["Registered Nurse", "", "Welder - 2nd Shift", "????", "Registered Nurse", "cocinero de línea", "=1+1"]
     src = write_table(pd.DataFrame({"id": [str(i) for i in range(len(titles))], "job": titles,
                                     "status": ["keep"] * len(titles)}), tmp_path / f"in.{ext}", safe=False)
     out = tmp_path / f"out.{ext}"

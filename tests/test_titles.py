@@ -78,7 +78,7 @@ def test_tampered_artifact_is_refused(tmp_path, taxonomy):
     from matcher.titles import DEFAULT_MODEL_DIR
     dst = tmp_path / "m"
     shutil.copytree(DEFAULT_MODEL_DIR, dst)
-    with open(dst / "reranker.joblib", "ab") as f:
+    with open(dst / "reranker.pkl.z", "ab") as f:
         f.write(b"tampered")
     with pytest.raises(ArtifactError, match="checksum"):
         TitleMatcher.load(dst, taxonomy=taxonomy)

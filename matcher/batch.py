@@ -1,0 +1,284 @@
+"""Batch scoring of intake files: every row through the whole pipeline (notes -> title and
+credential normalization -> pathways -> openings), in chunks, in parallel, with per-row status.
+
+Nothing is lost: every input row appears in the output, in input order, with its original
+columns; a row that cannot be scored gets status ``error`` and a reason, and the run goes on."""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Mapping
+
+import pandas as pd
+
+from .errors import ConfigError, InputError
+from .intake import ClientRecord, NotesExtractor, parse_row, resolve_columns
+from .wages import LOUISVILLE
+
+__all__ = ["ScoreConfig", "IntakeScorer", "score_file", "OUTPUT_COLUMNS"]
+
+
+@dataclass(frozen=True)
+class ScoreConfig:
+    area: str = LOUISVILLE
+    state: str = "KY"
+    top_pathways: int = 3
+    top_openings: int = 5
+    chunk_size: int = 20_000
+    n_jobs: int = 1
+    loan_max_usd: float = 3000.0
+
+    def __post_init__(self):
+        problems = []
+        for name in ("top_pathways", "top_openings", "chunk_size", "n_jobs"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < (0 if name.startswith("top") else 1):
+                problems.append(f"{name} must be a {'non-negative' if name.startswith('top') else 'positive'} "
+                                f"integer (got {v!r})")
+        if not isinstance(self.loan_max_usd, (int, float)) or self.loan_max_usd < 0:
+            problems.append(f"loan_max_usd must be a non-negative number (got {self.loan_max_usd!r})")
+        if problems:
+            raise ConfigError(problems)
+
+
+def output_columns(cfg: ScoreConfig) -> list[str]:
+    cols = ["onet_code", "onet_title", "soc_code", "occupation_source", "title_status", "title_confidence", "language",
+            "credential_type", "isced_level", "us_equivalent", "credential_field", "credential_targets",
+            "evaluation_services", "english_level_used", "years_experience_used", "passed_exams"]
+    cols += [f"pathway_{i}" for i in range(1, cfg.top_pathways + 1)]
+    cols += [f"opening_{i}" for i in range(1, cfg.top_openings + 1)]
+    cols += ["status", "messages", "explanation", "taxonomy_version"]
+    return cols
+
+
+OUTPUT_COLUMNS = output_columns(ScoreConfig())
+
+
+def _fmt_money(v) -> str:
+    return f"${v:,.0f}" if v is not None and not (isinstance(v, float) and math.isnan(v)) else "n/a"
+
+
+class IntakeScorer:
+    """Holds the engines (title matcher, credential normalizer, pathway and opening rankers) and
+    scores DataFrame chunks.  ``openings`` is a frame already passed through ``prepare_openings``."""
+
+    def __init__(self, config: ScoreConfig | None = None, openings: pd.DataFrame | None = None):
+        self.config = config or ScoreConfig()
+        self.openings = openings
+        from .credentials import CredentialNormalizer
+        from .openings import OpeningRanker
+        from .pathways import PathwayConfig, PathwayRanker
+        from .taxonomy import load_taxonomy
+        from .titles import TitleMatcher
+
+        self.taxonomy = load_taxonomy()
+        self.titles = TitleMatcher.load(taxonomy=self.taxonomy)
+        self.credentials = CredentialNormalizer(self.taxonomy, title_matcher=self.titles)
+        self.pathways = PathwayRanker(PathwayConfig(loan_max_usd=self.config.loan_max_usd), taxonomy=self.taxonomy)
+        self.pathways.wages.check_area(self.config.area)
+        self.pathways.licensing.licenses(self.config.state)
+        self.opening_ranker = OpeningRanker(self.pathways).fit(openings) if openings is not None and len(openings) else None
+        self.notes = NotesExtractor()
+        self._path_cache: dict = {}
+        self._notes_cache: dict = {}
+
+    # --- one chunk ---
+    def score_frame(self, df: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
+        """Score a chunk; returns the chunk's columns plus the output columns, same row order."""
+        cfg = self.config
+        raw = df.to_dict("records")
+        records: list[ClientRecord | None] = []
+        errors: list[str] = []
+        for r in raw:
+            try:
+                notes = str(r.get(columns["notes"], "") or "") if "notes" in columns else ""
+                if notes not in self._notes_cache:
+                    if len(self._notes_cache) > 200_000:
+                        self._notes_cache.clear()
+                    self._notes_cache[notes] = self.notes.extract(notes)
+                records.append(parse_row(r, columns, self._notes_cache[notes]))
+                errors.append("")
+            except Exception as e:  # noqa: BLE001 - one bad row never stops the batch
+                records.append(None)
+                errors.append(f"row could not be parsed: {type(e).__name__}: {e}")
+        titles = [rec.previous_title if rec else "" for rec in records]
+        langs = [rec.language or None if rec else None for rec in records]
+        title_res = self.titles.match_many(titles, languages=langs)
+        cred_res = self.credentials.normalize_many([rec.credential if rec else "" for rec in records],
+                                                   [rec.country if rec else "" for rec in records])
+        rows = []
+        for rec, err, tm, cr in zip(records, errors, title_res, cred_res):
+            try:
+                rows.append(self._score_record(rec, err, tm, cr))
+            except Exception as e:  # noqa: BLE001
+                rows.append({"status": "error", "messages": f"internal error: {type(e).__name__}: {e}",
+                             "taxonomy_version": self.taxonomy.version})
+        out = pd.DataFrame(rows, columns=output_columns(cfg)).fillna("")
+        base = df.reset_index(drop=True)
+        clash = {c: f"{c}_input" for c in base.columns if c in out.columns}
+        return pd.concat([base.rename(columns=clash), out], axis=1)
+
+    def _score_record(self, rec: ClientRecord | None, err: str, tm, cr) -> dict:
+        from .openings import ClientProfile
+        from .pathways import ClientContext
+
+        cfg = self.config
+        row: dict = {"taxonomy_version": self.taxonomy.version}
+        if rec is None:
+            row.update(status="error", messages=err)
+            return row
+        msgs = list(rec.messages)
+        row.update(language=tm.language if rec.previous_title else "", title_status=tm.status if rec.previous_title else "",
+                   title_confidence=tm.confidence if rec.previous_title else "",
+                   credential_type=cr.credential_type, isced_level=cr.isced_level if cr.isced_level else "",
+                   us_equivalent=cr.us_equivalent, credential_field=cr.field_name,
+                   credential_targets="|".join(cr.target_onet_codes),
+                   evaluation_services="|".join(cr.evaluation_service_names),
+                   english_level_used=rec.english_level or "",
+                   years_experience_used="" if rec.years_experience is None else rec.years_experience,
+                   passed_exams="|".join(rec.passed))
+        code, source = "", ""
+        if tm.status in ("matched", "review") and rec.previous_title:
+            code, source = tm.onet_code, "title"
+            if tm.status == "review" and cr.status == "matched" and cr.target_onet_codes and \
+                    tm.onet_code not in cr.target_onet_codes:
+                code, source = cr.target_onet_codes[0], "credential"
+                msgs.append(f"title match was uncertain (confidence {tm.confidence:.2f}, {tm.onet_code}); "
+                            f"occupation from the credential instead")
+            elif tm.status == "review":
+                msgs.append(f"title match needs review (confidence {tm.confidence:.2f})")
+        elif cr.target_onet_codes:
+            code, source = cr.target_onet_codes[0], "credential"
+            if rec.previous_title:
+                msgs.append(f"title {rec.previous_title[:60]!r} not matched ({tm.reason}); occupation from the credential")
+        elif rec.previous_title and tm.candidates:
+            msgs.append(f"title {rec.previous_title[:60]!r}: {tm.reason}")
+        if rec.credential and cr.status == "no_match":
+            msgs.append(f"credential {rec.credential[:60]!r} not recognized")
+        if not code and rec.notes:
+            guess = self.titles.match(re.split(r"[.;\n]", rec.notes, maxsplit=1)[0][:120])
+            if guess.status in ("matched", "review"):
+                code, source = guess.onet_code, "notes"
+                msgs.append(f"occupation guessed from the notes' first sentence (confidence {guess.confidence:.2f})")
+                tm = guess
+        if not code:
+            what = "no title, credential or usable notes" if not (rec.previous_title or rec.credential) else \
+                "neither the title nor the credential could be matched"
+            row.update(status="error", messages="; ".join(msgs + [f"cannot score: {what}"]),
+                       explanation=tm.explanation if rec.previous_title else "")
+            return row
+        row.update(onet_code=code, onet_title=self.taxonomy.title(code), soc_code=self.taxonomy.soc_code(code),
+                   occupation_source=source)
+        expl = [f"occupation from {source}: " + (cr.explanation if source == "credential" else tm.explanation)]
+        isced = cr.isced_level if cr.status != "no_match" else None
+        key = (code, rec.english_level, rec.years_experience, rec.budget_usd, rec.needs_income_now, rec.passed, isced)
+        paths = self._path_cache.get(key)
+        if paths is None:
+            ctx = ClientContext(code, state=cfg.state, area=cfg.area, english=rec.english_level,
+                                years_experience=rec.years_experience, budget_usd=rec.budget_usd,
+                                need_income_now=rec.needs_income_now, isced_level=isced, passed=rec.passed)
+            paths = self.pathways.rank(ctx, top=max(cfg.top_pathways, 5))
+            if len(self._path_cache) > 100_000:
+                self._path_cache.clear()
+            self._path_cache[key] = paths
+        for i, p in enumerate(paths[:cfg.top_pathways], 1):
+            row[f"pathway_{i}"] = (f"{p.kind}: {p.target_title} ({p.target_onet}); {p.months_to_first_job:g} months; "
+                                   f"cost {_fmt_money(p.total_cost_usd)} (loan {_fmt_money(p.loan_coverable_usd)}); "
+                                   f"median {_fmt_money(p.median_annual_wage)}/yr; score {p.score:.2f}")
+        if paths:
+            expl.append(f"pathway 1: {paths[0].reasons[0]}")
+        status = "ok"
+        if self.opening_ranker is not None and cfg.top_openings:
+            prof = ClientProfile(rec.client_id, code, tuple((p.target_onet, p.kind, p.score) for p in paths),
+                                 rec.english_level, rec.years_experience, rec.zip,
+                                 tuple(p.license["id"] for p in paths if p.kind == "relicensure" and p.license),
+                                 wants_relicensing=any(p.kind == "relicensure" for p in paths[:2]))
+            for i, m in enumerate(self.opening_ranker.rank_openings(prof, top=cfg.top_openings), 1):
+                row[f"opening_{i}"] = f"{m.employer} - {m.title} [{m.opening_id}] (score {m.score:.2f})"
+        elif cfg.top_openings:
+            msgs.append("no openings file given")
+        if source != "title" or tm.status == "review" or rec.messages:
+            status = "partial"
+        row.update(status=status, messages="; ".join(msgs), explanation=" | ".join(expl))
+        return row
+
+
+# --- workers ---------------------------------------------------------------------------------
+@lru_cache(maxsize=2)
+def _worker_scorer(config_items: tuple, openings_key: str, openings_blob: bytes | None) -> IntakeScorer:
+    """One scorer per worker process (engines are loaded once, then reused for every chunk)."""
+    import io as _io
+
+    openings = pd.read_pickle(_io.BytesIO(openings_blob)) if openings_blob else None
+    return IntakeScorer(ScoreConfig(**dict(config_items)), openings)
+
+
+def _score_part(config_items, openings_key, openings_blob, df, columns):
+    return _worker_scorer(config_items, openings_key, openings_blob).score_frame(df, columns)
+
+
+def score_file(intake: str | Path, output: str | Path, openings: str | Path | pd.DataFrame | None = None,
+               mapping: Mapping[str, str] | None = None, openings_mapping: Mapping[str, str] | None = None,
+               config: ScoreConfig | None = None,
+               progress: Callable[[int], None] | None = None) -> dict:
+    """Score an intake file into ``output`` (atomic write).  Returns run statistics."""
+    import io as _io
+
+    from .io import TableWriter, iter_table
+    from .openings import load_openings, prepare_openings
+
+    cfg = config or ScoreConfig()
+    t0 = time.time()
+    chunks = iter_table(intake, chunksize=cfg.chunk_size)
+    first = next(chunks, None)
+    if first is None:
+        raise InputError(f"{intake}: no rows")
+    columns = resolve_columns(first.columns, mapping)   # all missing columns reported before any work
+    opening_frame = None
+    if openings is not None:
+        from .taxonomy import load_taxonomy
+        from .titles import TitleMatcher
+
+        raw = load_openings(openings, openings_mapping)
+        tax = load_taxonomy()
+        opening_frame = prepare_openings(raw, TitleMatcher.load(taxonomy=tax), tax)
+    blob = None
+    key = ""
+    if opening_frame is not None:
+        buf = _io.BytesIO()
+        opening_frame.to_pickle(buf)
+        blob = buf.getvalue()
+        key = hashlib.sha256(blob).hexdigest()
+    items = tuple(sorted(asdict(cfg).items()))
+    stats = {"rows": 0, "ok": 0, "partial": 0, "error": 0}
+    parallel = None
+    if cfg.n_jobs > 1:
+        from joblib import Parallel, delayed
+
+        parallel = Parallel(n_jobs=cfg.n_jobs, backend="loky")
+    with TableWriter(output) as out:
+        for chunk in itertools.chain([first], chunks):
+            if parallel is not None and len(chunk) >= 2 * cfg.n_jobs:
+                size = math.ceil(len(chunk) / cfg.n_jobs)
+                parts = [chunk.iloc[i:i + size] for i in range(0, len(chunk), size)]
+                scored = pd.concat(parallel(delayed(_score_part)(items, key, blob, p, columns) for p in parts),
+                                   ignore_index=True)
+            else:
+                scored = _score_part(items, key, blob, chunk, columns)
+            out.write(scored)
+            counts = scored["status"].value_counts()
+            for s in ("ok", "partial", "error"):
+                stats[s] += int(counts.get(s, 0))
+            stats["rows"] += len(chunk)
+            if progress:
+                progress(len(chunk))
+    stats["seconds"] = round(time.time() - t0, 2)
+    stats["rows_per_second"] = round(stats["rows"] / max(stats["seconds"], 1e-9), 1)
+    stats["openings"] = 0 if opening_frame is None else len(opening_frame)
+    return stats

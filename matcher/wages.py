@@ -1,0 +1,117 @@
+"""BLS OEWS May 2025 wages and employment, with area -> state -> national fallback."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import pandas as pd
+
+from .errors import InputError
+from .taxonomy import Taxonomy, load_taxonomy
+
+__all__ = ["WageTable", "WageFigure", "LOUISVILLE", "NATIONAL"]
+
+LOUISVILLE = "0031140"
+NATIONAL = "0000000"
+OEWS_RELEASE = "BLS OEWS May 2025"
+
+
+@dataclass(frozen=True)
+class WageFigure:
+    soc_code: str            # SOC 2018 detailed code of the occupation
+    oews_code: str           # the OEWS code that publishes it (itself, its broad group or an aggregate)
+    area_code: str           # the area the figures come from (after fallback)
+    area_name: str
+    requested_area: str
+    level: str               # area, state or national
+    annual_median: float | None
+    annual_p25: float | None
+    annual_p75: float | None
+    hourly_median: float | None
+    employment: int | None
+    location_quotient: float | None
+    topcoded: bool
+    annual_p10: float | None = None
+    release: str = OEWS_RELEASE
+
+    @property
+    def found(self) -> bool:
+        return self.annual_median is not None
+
+
+def _f(v) -> float | None:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(x) else x
+
+
+class WageTable:
+    """Look up OEWS figures for an O*NET or SOC code in an area; falls back to the area's state,
+    then to the national figures, and says which level was used."""
+
+    def __init__(self, taxonomy: Taxonomy | None = None):
+        self.taxonomy = taxonomy or load_taxonomy()
+
+    @cached_property
+    def _wages(self) -> dict[tuple[str, str], tuple]:
+        cols = ["annual_median", "annual_p25", "annual_p75", "hourly_median", "employment", "location_quotient",
+                "annual_p10"]
+        df = pd.read_csv(self.taxonomy.root / "oews-2025" / "wages.csv.gz",
+                         dtype={"area_code": str, "soc_code": str, "annual_topcoded": str, **{c: float for c in cols}},
+                         keep_default_na=True)
+        vals = df[cols].astype(object).where(df[cols].notna(), None)
+        top = (df["annual_topcoded"] == "Y").tolist()
+        return {(a, s): (*v, t) for a, s, v, t in zip(df["area_code"], df["soc_code"],
+                                                       vals.itertuples(index=False, name=None), top)}
+
+    @cached_property
+    def areas(self) -> pd.DataFrame:
+        return pd.read_csv(self.taxonomy.root / "oews-2025" / "areas.csv", dtype=str,
+                           keep_default_na=False).set_index("area_code", drop=False)
+
+    @cached_property
+    def _oews_code(self) -> dict[str, str]:
+        occ = self.taxonomy.occupations
+        m = dict(zip(occ["soc_code"], occ["oews_code"]))
+        m.update(zip(occ["onet_code"], occ["oews_code"]))
+        return m
+
+    def area_name(self, area: str) -> str:
+        return self.areas.at[area, "area_name"] if area in self.areas.index else ""
+
+    def check_area(self, area: str) -> str:
+        area = str(area).strip().zfill(7)
+        if area not in self.areas.index:
+            raise InputError(f"unknown OEWS area code {area!r}; e.g. {LOUISVILLE} (Louisville/Jefferson County, "
+                             f"KY-IN), 2100000 (Kentucky), {NATIONAL} (national)")
+        return area
+
+    def state_area(self, area: str) -> str:
+        fips = self.areas.at[area, "state_fips"] if area in self.areas.index else ""
+        return f"{fips}00000" if fips and fips != "00" else NATIONAL
+
+    def lookup(self, code: str, area: str = LOUISVILLE) -> WageFigure:
+        area = self.check_area(area)
+        oews = self._oews_code.get(code, code[:7])
+        chain = [(area, "area")]
+        if self.areas.at[area, "area_type"] == "M":
+            chain.append((self.state_area(area), "state"))
+        if area != NATIONAL:
+            chain.append((NATIONAL, "national"))
+        for a, level in chain:
+            row = self._wages.get((a, oews))
+            if row and row[0] is not None:
+                med, p25, p75, hourly, emp, lq, p10, top = row
+                # employment and LQ describe local demand: keep the requested area's when published
+                local = self._wages.get((area, oews))
+                if local and a != area:
+                    emp, lq = local[4], local[5]
+                return WageFigure(code[:7], oews, a, self.area_name(a), area, level if a != area else "area",
+                                  med, p25, p75, hourly, int(emp) if emp is not None else None, lq, top, p10)
+        return WageFigure(code[:7], oews, "", "", area, "none", None, None, None, None, None, None, False, None)
+
+    def all_occupations(self, area: str = LOUISVILLE) -> WageFigure:
+        return self.lookup("00-0000", area)

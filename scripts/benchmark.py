@@ -1,0 +1,154 @@
+"""Speed and memory of the title matcher and of intake scoring.
+
+    python scripts/benchmark.py [--titles 100000] [--intake 100000] [--n-jobs 2] [--json out.json]
+                                [--only titles|intake]
+
+Measures (each figure printed and, with --json, saved):
+- cold start: a fresh Python process importing matcher and loading the title model;
+- single-title latency: median and p95 of match() over 300 titles, warm;
+- batch throughput on N titles, all unique and with realistic repetition (a Zipf-like draw from
+  5,000 distinct titles), in one process and with --n-jobs worker processes (joblib);
+- intake scoring end to end (notes, titles, credentials, pathways, openings) on N rows built by
+  re-sampling the embedded sample intake with fresh ids, with --n-jobs workers;
+- peak resident memory (ru_maxrss) of the main process and of the worker processes.
+Queries are built deterministically from the taxonomy's aliases with matcher.augment noise.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from matcher.augment import add_noise  # noqa: E402
+
+
+def peak_rss_mb(who=resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024.0
+
+
+def make_titles(n: int, seed: int = 0) -> list[str]:
+    from matcher.taxonomy import load_taxonomy
+
+    tax = load_taxonomy()
+    pool = tax.all_aliases()["alias"].tolist()
+    rng = random.Random(seed)
+    out, seen = [], set()
+    while len(out) < n:
+        t = add_noise(rng.choice(pool), rng, strength=1.5)
+        if t not in seen:
+            seen.add(t)
+            out.append(t)
+    return out
+
+
+def cold_start() -> float:
+    code = ("import time; t=time.time(); from matcher.titles import TitleMatcher; m=TitleMatcher.load(); "
+            "m.match('Registered Nurse'); print(time.time()-t)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    return float(r.stdout.strip().splitlines()[-1])
+
+
+def bench_titles(n: int, n_jobs: int) -> dict:
+    from joblib import Parallel
+
+    from matcher.titles import TitleMatcher
+
+    out = {"cold_start_s": round(min(cold_start() for _ in range(2)), 3)}
+    m = TitleMatcher.load()
+    unique = make_titles(n)
+    rng = np.random.default_rng(1)
+    distinct = unique[:5000]
+    ranks = rng.zipf(1.3, size=n)
+    repeated = [distinct[(r - 1) % len(distinct)] for r in ranks]
+    lat = []
+    for t in unique[:300]:
+        s = time.perf_counter()
+        m.match(t)
+        lat.append(time.perf_counter() - s)
+    out["latency_ms_median"] = round(statistics.median(lat) * 1000, 2)
+    out["latency_ms_p95"] = round(float(np.percentile(lat, 95)) * 1000, 2)
+    s = time.time()
+    m.match_many(unique)
+    out["unique_titles_per_s_1proc"] = round(n / (time.time() - s))
+    s = time.time()
+    m.match_many(repeated)
+    out["repeated_titles_per_s_1proc"] = round(n / (time.time() - s))
+    out["peak_rss_mb_1proc"] = round(peak_rss_mb(), 1)
+    if n_jobs > 1:
+        from matcher.titles import match_parallel
+
+        with Parallel(n_jobs=n_jobs, backend="loky") as par:
+            s = time.time()
+            match_parallel(["warm up"] * n_jobs + [f"nurse {i}" for i in range(n_jobs)], n_jobs, parallel=par)
+            out[f"worker_start_s_{n_jobs}proc"] = round(time.time() - s, 2)   # each worker loads the model once
+            for name, data in (("unique", unique), ("repeated", repeated)):
+                s = time.time()
+                match_parallel(data, n_jobs, parallel=par)
+                out[f"{name}_titles_per_s_{n_jobs}proc"] = round(n / (time.time() - s))
+    out["n_titles"] = n
+    return out
+
+
+def make_intake(n: int, path: Path, seed: int = 0) -> None:
+    src = pd.read_csv(ROOT / "examples" / "intake_sample.csv", dtype=str, keep_default_na=False)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(src), size=n)
+    df = src.iloc[idx].reset_index(drop=True)
+    df["client_id"] = [f"B{i:07d}" for i in range(n)]
+    df["years_experience"] = [str(int(y)) if y.isdigit() and rng.random() < 0.5 else y for y in df["years_experience"]]
+    df.to_csv(path, index=False)
+
+
+def bench_intake(n: int, n_jobs: int) -> dict:
+    from matcher.batch import ScoreConfig, score_file
+
+    with tempfile.TemporaryDirectory() as d:
+        src = Path(d) / "intake.csv"
+        make_intake(n, src)
+        out = Path(d) / "scored.csv"
+        s = time.time()
+        stats = score_file(src, out, openings=ROOT / "examples" / "openings_louisville.csv",
+                           config=ScoreConfig(n_jobs=n_jobs, chunk_size=20_000))
+        dt = time.time() - s
+        rows = sum(1 for _ in open(out, encoding="utf-8")) - 1
+    return {"n_rows": n, "n_jobs": n_jobs, "seconds": round(dt, 1), "rows_per_s": round(n / dt),
+            "output_rows": rows, "status": {k: stats[k] for k in ("ok", "partial", "error")},
+            "peak_rss_mb_main": round(peak_rss_mb(), 1),
+            "peak_rss_mb_largest_child": round(peak_rss_mb(resource.RUSAGE_CHILDREN), 1)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--titles", type=int, default=100_000)
+    ap.add_argument("--intake", type=int, default=100_000)
+    ap.add_argument("--n-jobs", type=int, default=2)
+    ap.add_argument("--only", choices=["titles", "intake"])
+    ap.add_argument("--json")
+    args = ap.parse_args(argv)
+    report = {}
+    if args.only in (None, "titles"):
+        report["titles"] = bench_titles(args.titles, args.n_jobs)
+        print(json.dumps(report["titles"], indent=2), flush=True)
+    if args.only in (None, "intake"):
+        report["intake"] = bench_intake(args.intake, args.n_jobs)
+        print(json.dumps(report["intake"], indent=2), flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

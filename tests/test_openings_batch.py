@@ -1,0 +1,117 @@
+import pandas as pd
+import pytest
+
+from conftest import ROOT, SHARED, needs_shared
+from matcher.batch import ScoreConfig, score_file
+from matcher.cli import main
+from matcher.errors import MissingColumnsError
+from matcher.io import read_table, write_table
+from matcher.openings import ClientProfile, OpeningRanker, load_openings, prepare_openings
+from matcher.pathways import PathwayRanker
+
+INTAKE = ROOT / "examples" / "intake_sample.csv"
+OPENINGS = ROOT / "examples" / "openings_louisville.csv"
+
+
+@pytest.fixture(scope="module")
+def prepared(taxonomy, title_matcher):
+    return prepare_openings(load_openings(OPENINGS), title_matcher, taxonomy)
+
+
+@pytest.fixture(scope="module")
+def ranker(taxonomy, prepared):
+    return OpeningRanker(PathwayRanker(taxonomy=taxonomy)).fit(prepared)
+
+
+def test_sample_openings(prepared):
+    assert len(prepared) >= 150
+    assert set(prepared["sector"]) >= {"healthcare", "manufacturing", "hospitality"}
+    assert (prepared["onet_code"] != "").all()
+    raw = read_table(OPENINGS)
+    assert (raw["sample_data"] == "yes").all()
+    rn = prepared[prepared["title"].str.contains(r"^RN\b|Registered Nurse", regex=True)]
+    assert (rn["onet_code"].str.startswith("29-1141")).mean() > 0.8
+
+
+def test_openings_for_a_nurse_and_for_a_welder(ranker):
+    nurse = ClientProfile("C1", "29-1141.00", (("29-1141.00", "relicensure", 0.8), ("31-1131.00", "bridge", 0.7)),
+                          english="B2", years_experience=8, zip="40202", licenses_in_progress=("KY-RN",),
+                          wants_relicensing=True)
+    top = ranker.rank_openings(nurse, top=5)
+    assert len(top) == 5 and top == sorted(top, key=lambda m: -m.score)
+    assert any(m.onet_code.startswith(("29-1141", "31-1131", "29-2061")) for m in top[:3])
+    assert all(m.reasons and set(m.components) >= {"occupation", "requirements", "english", "wage", "distance"}
+               for m in top)
+    welder = ClientProfile("C2", "51-4121.00", (("51-4121.00", "direct", 0.7),), english="A2", zip="40216")
+    wtop = ranker.rank_openings(welder, top=3)
+    assert wtop[0].onet_code.startswith("51-"), wtop[0]
+    assert wtop[0].distance_miles is not None
+
+
+def test_reverse_direction_agrees(ranker, prepared):
+    opening = prepared[prepared["onet_code"] == "51-4121.00"].iloc[0]
+    clients = [ClientProfile("W", "51-4121.00", english="B1", zip="40216"),
+               ClientProfile("N", "29-1141.00", english="B2", zip="40216"),
+               ClientProfile("C", "35-2014.00", english="A2", zip="40216")]
+    ranked = ranker.rank_clients(opening["opening_id"], clients)
+    assert ranked[0].client_id == "W"
+    forward = [m for m in ranker.rank_openings(clients[0], top=len(prepared)) if m.opening_id == opening["opening_id"]]
+    assert forward[0].score == ranked[0].score
+
+
+def test_openings_missing_columns_reported_together(tmp_path):
+    p = write_table(pd.DataFrame({"foo": ["x"]}), tmp_path / "o.csv")
+    with pytest.raises(MissingColumnsError) as e:
+        load_openings(p)
+    assert e.value.missing == ["employer", "title"]
+
+
+@needs_shared
+def test_linkedin_export_loads_with_known_names(taxonomy, title_matcher):
+    posts = read_table(SHARED / "postings" / "linkedin_2023_ky_in_oh_tn.csv").head(200)
+    o = load_openings(posts)
+    assert (o["employer"] != "").mean() > 0.9 and (o["title"] != "").all()
+    assert set(o["state"]) <= {"KY", "IN", "OH", "TN", ""} | set(o["state"])
+    p = prepare_openings(o, title_matcher, taxonomy)
+    assert (p["onet_code"] != "").mean() > 0.9
+    assert list(posts["title"].str.strip()) == list(o["title"])   # same rows, same order
+    assert posts.columns[0] == "job_id" and "employer" not in posts.columns   # the caller's frame is untouched
+
+
+def test_score_sample_intake_end_to_end(tmp_path):
+    out = tmp_path / "scored.csv"
+    stats = score_file(INTAKE, out, openings=OPENINGS, config=ScoreConfig(n_jobs=1))
+    src = read_table(INTAKE)
+    df = read_table(out)
+    assert len(df) == len(src) == stats["rows"]
+    assert list(df["client_id"]) == list(src["client_id"])
+    for c in src.columns:
+        kept = f"{c}_input" if f"{c}_input" in df.columns else c      # clashing input columns are renamed
+        ok = (df[kept] == src[c]) | src[c].str.startswith(("=", "+", "-", "@"))
+        assert ok.all(), c
+    assert "language_input" in df.columns and "language" in df.columns
+    assert {"pathway_1", "pathway_3", "opening_1", "opening_5", "status", "messages", "onet_code"} <= set(df.columns)
+    assert set(df["status"]) <= {"ok", "partial", "error"}
+    assert (df["status"] == "ok").sum() >= len(df) * 0.4
+    empty = df[(src["previous_title"] == "") & (src["credential"] == "") & (src["notes"] == "")]
+    assert (empty["status"] == "error").all() and empty["messages"].str.contains("cannot score").all()
+    assert not df["previous_title"].str.startswith("=").any()  # formulas neutralized
+    nurse = df[src["previous_title"] == "Licenciada en Enfermería"].iloc[0]
+    assert nurse["onet_code"] == "29-1141.00" and nurse["opening_1"]
+
+
+def test_score_missing_columns_before_any_work(tmp_path, capsys):
+    p = write_table(pd.DataFrame({"name": ["x"], "age": ["3"]}), tmp_path / "in.csv")
+    assert main(["score", str(p), "-o", str(tmp_path / "o.csv"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "client_id" in err and "previous_title" in err and "credential" in err
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_score_parallel_matches_serial_and_xlsx(tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.xlsx"
+    score_file(INTAKE, a, openings=OPENINGS, config=ScoreConfig(n_jobs=1, chunk_size=17))
+    score_file(INTAKE, b, openings=OPENINGS, config=ScoreConfig(n_jobs=2, chunk_size=40))
+    da, db = read_table(a), read_table(b)
+    assert list(da["client_id"]) == list(db["client_id"])
+    assert list(da["onet_code"]) == list(db["onet_code"]) and list(da["pathway_1"]) == list(db["pathway_1"])
