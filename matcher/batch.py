@@ -10,7 +10,7 @@ import itertools
 import math
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Mapping
@@ -18,6 +18,7 @@ from typing import Callable, Mapping
 import pandas as pd
 
 from .errors import ConfigError, InputError
+from .credentials import normalize_country
 from .intake import ClientRecord, NotesExtractor, parse_row, resolve_columns
 from .wages import LOUISVILLE
 
@@ -87,6 +88,7 @@ class IntakeScorer:
         self.notes = NotesExtractor()
         self._path_cache: dict = {}
         self._notes_cache: dict = {}
+        self._guess_cache: dict = {}
 
     # --- one chunk ---
     def score_frame(self, df: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
@@ -109,7 +111,8 @@ class IntakeScorer:
                 errors.append(f"row could not be parsed: {type(e).__name__}: {e}")
         titles = [rec.previous_title if rec else "" for rec in records]
         langs = [rec.language or None if rec else None for rec in records]
-        title_res = self.titles.match_many(titles, languages=langs)
+        title_res = self.titles.match_many(titles, languages=langs,
+                                           countries=[normalize_country(rec.country) if rec else None for rec in records])
         cred_res = self.credentials.normalize_many([rec.credential if rec else "" for rec in records],
                                                    [rec.country if rec else "" for rec in records])
         rows = []
@@ -162,7 +165,10 @@ class IntakeScorer:
         if rec.credential and cr.status == "no_match":
             msgs.append(f"credential {rec.credential[:60]!r} not recognized")
         if not code and rec.notes:
-            guess = self.titles.match(re.split(r"[.;\n]", rec.notes, maxsplit=1)[0][:120])
+            first = re.split(r"[.;\n]", rec.notes, maxsplit=1)[0][:120]
+            guess = self._guess_cache.get(first)
+            if guess is None:
+                guess = self._guess_cache[first] = self.titles.match(first)
             if guess.status in ("matched", "review"):
                 code, source = guess.onet_code, "notes"
                 msgs.append(f"occupation guessed from the notes' first sentence (confidence {guess.confidence:.2f})")

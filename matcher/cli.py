@@ -9,7 +9,6 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Sequence
 
 import pandas as pd
@@ -80,14 +79,15 @@ def cmd_normalize(args) -> int:
         for chunk in itertools.chain([first], chunks):
             titles = chunk[args.column].tolist()
             langs = chunk[args.language_column].tolist() if args.language_column else [None] * len(chunk)
-            keys = list(zip(titles, langs))
+            ctry = chunk[args.country_column].tolist() if args.country_column else [None] * len(chunk)
+            keys = list(zip(titles, langs, ctry))
             todo = list(dict.fromkeys(k for k in keys if k not in cache))
             if todo:
+                kw = dict(top=args.top, languages=[k[1] for k in todo], countries=[k[2] for k in todo])
                 if args.n_jobs > 1 and len(todo) >= 2000:
-                    found = match_parallel([k[0] for k in todo], args.n_jobs, top=args.top,
-                                           languages=[k[1] for k in todo], parallel=par)
+                    found = match_parallel([k[0] for k in todo], args.n_jobs, parallel=par, **kw)
                 else:
-                    found = matcher.match_many([k[0] for k in todo], top=args.top, languages=[k[1] for k in todo])
+                    found = matcher.match_many([k[0] for k in todo], **kw)
                 for k, r in zip(todo, found):
                     cache[k] = r
             if len(cache) > 500_000:
@@ -211,7 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="output file (format by extension)")
     p.add_argument("--top", type=int, default=5, help="how many codes in top_codes (default 5)")
     p.add_argument("--language-column", help="column with an ISO 639-1 language hint per row")
-    p.add_argument("--country-column", help="column with the ISO country code per row (kept for context)")
+    p.add_argument("--country-column", help="column with the ISO country code per row (breaks ties in language "
+                                            "detection)")
     p.add_argument("--text", help="normalize one title and print its top matches")
     p.add_argument("--language", help="language hint for --text")
     p.add_argument("--format", choices=["table", "json"], default="table", help="output of --text")

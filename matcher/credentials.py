@@ -213,7 +213,9 @@ class CredentialNormalizer:
         countries = list(countries) if countries is not None else [None] * len(texts)
         if len(countries) != len(texts):
             raise InputError("countries must have one entry per credential")
-        cache: dict = {}
+        cache = self.__dict__.setdefault("_result_cache", {})
+        if len(cache) > 200_000:
+            cache.clear()
         out = []
         for t, c in zip(texts, countries):
             k = (str(t) if t is not None and not (isinstance(t, float) and math.isnan(t)) else "", normalize_country(c))
@@ -247,7 +249,7 @@ class CredentialNormalizer:
                 level_rule = (f"ISCED {isced} >= 6: professional-level occupations" if isced is not None
                               else "level unknown: professional-level occupations first")
         elif self.title_matcher is not None:
-            m = self.title_matcher.match(text)
+            m = self._title_match(text)
             if m.status != "no_match":
                 targets = [c.onet_code for c in m.candidates]
                 level_rule = f"no field in the field table; occupations from the title matcher ({m.explanation})"
@@ -287,6 +289,14 @@ class CredentialNormalizer:
             evaluation_services=tuple(svc), evaluation_service_names=tuple(services.loc[s, "name"] for s in svc),
             explanation="; ".join(parts) + ". " + DISCLAIMER, disclaimer=DISCLAIMER, sources=sources,
             confirmed=confirmed, data_version=self.data_version, taxonomy_version=self.taxonomy.version)
+
+    def _title_match(self, text: str):
+        cache = self.__dict__.setdefault("_title_cache", {})
+        if text not in cache:
+            if len(cache) > 100_000:
+                cache.clear()
+            cache[text] = self.title_matcher.match(text)
+        return cache[text]
 
     def _empty(self, text: str, country: str, reason: str) -> CredentialResult:
         return CredentialResult(text, country, "no_match", "", "", "", None, "", "", "", "", "", "", (), (), (), (),

@@ -9,9 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Mapping
 
-import pandas as pd
 
-from .errors import InputError, MissingColumnsError
 from .licensing import CEFR_LEVELS
 
 __all__ = ["INTAKE_FIELDS", "REQUIRED_FIELDS", "ClientRecord", "resolve_columns", "parse_row", "NotesExtractor",
@@ -37,34 +35,12 @@ SYNONYMS = {
 }
 
 
-def _key(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", str(name).strip().lower()).strip("_")
-
-
 def resolve_columns(columns, mapping: Mapping[str, str] | None = None) -> dict[str, str]:
     """Map intake fields to the file's columns: explicit ``mapping`` (COLUMN -> FIELD) first,
     then the synonyms.  Raises MissingColumnsError listing every required field not found."""
-    mapping = dict(mapping or {})
-    cols = list(columns)
-    bad = [f for f in mapping.values() if f not in INTAKE_FIELDS]
-    if bad:
-        raise InputError(f"unknown intake field(s) in --map: {', '.join(bad)}; fields are {', '.join(INTAKE_FIELDS)}")
-    missing_src = [c for c in mapping if c not in cols]
-    if missing_src:
-        raise MissingColumnsError(missing_src, cols, "the --map option names these columns")
-    out = {f: c for c, f in mapping.items()}
-    by_key = {_key(c): c for c in cols}
-    for f in INTAKE_FIELDS:
-        if f in out:
-            continue
-        for syn in SYNONYMS[f]:
-            if syn in by_key and by_key[syn] not in out.values():
-                out[f] = by_key[syn]
-                break
-    missing = [f for f in REQUIRED_FIELDS if f not in out]
-    if missing:
-        raise MissingColumnsError(missing, cols, "map them with --map COLUMN=FIELD")
-    return out
+    from .io import map_columns
+
+    return map_columns(columns, INTAKE_FIELDS, SYNONYMS, REQUIRED_FIELDS, mapping, "field", "--map")
 
 
 @dataclass(frozen=True)

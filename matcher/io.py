@@ -9,7 +9,7 @@ from typing import Iterator
 
 import pandas as pd
 
-from .errors import InputError
+from .errors import InputError, MissingColumnsError
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".jsonl": "jsonl",
            ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet", ".pq": "parquet"}
@@ -201,3 +201,38 @@ class TableWriter:
         else:
             self.abort()
         return False
+
+
+def column_key(name: object) -> str:
+    """Case- and punctuation-insensitive form of a column name ('Job Title' -> 'job_title')."""
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "_", str(name).strip().lower()).strip("_")
+
+
+def map_columns(columns, fields, synonyms: dict, required, mapping: dict | None = None, what: str = "field",
+                option: str = "--map") -> dict[str, str]:
+    """Field -> column for a file's ``columns``: the caller's ``mapping`` (COLUMN -> FIELD) first,
+    then each field's known ``synonyms``.  Unknown fields in the mapping, mapped columns the file
+    lacks, and required fields not found are each reported all at once."""
+    cols = list(columns)
+    mapping = dict(mapping or {})
+    bad = [f for f in mapping.values() if f not in fields]
+    if bad:
+        raise InputError(f"unknown {what}(s) in {option}: {', '.join(bad)}; {what}s are {', '.join(fields)}")
+    absent = [c for c in mapping if c not in cols]
+    if absent:
+        raise MissingColumnsError(absent, cols, f"the {option} option names these columns")
+    out = {f: c for c, f in mapping.items()}
+    by_key = {column_key(c): c for c in cols}
+    for f in fields:
+        if f in out:
+            continue
+        for syn in synonyms.get(f, [f]):
+            if syn in by_key and by_key[syn] not in out.values():
+                out[f] = by_key[syn]
+                break
+    missing = [f for f in required if f not in out]
+    if missing:
+        raise MissingColumnsError(missing, cols, f"map them with {option} COLUMN={what.upper()}")
+    return out

@@ -17,6 +17,17 @@ LANGUAGE_NAMES = {
     "fa": "Dari/Farsi", "ps": "Pashto", "sw": "Swahili", "so": "Somali", "pt": "Portuguese",
     "vi": "Vietnamese", "ne": "Nepali", "ht": "Haitian Creole", "und": "undetermined",
 }
+# The language most intake titles from a country are written in (a fallback when a title's own
+# letters do not decide; a caller's language hint always wins).
+COUNTRY_LANGUAGE = {
+    **dict.fromkeys("MX GT HN SV NI CR PA CU DO VE CO EC PE BO PY UY AR CL ES PR".split(), "es"),
+    **dict.fromkeys("CD CG BI RW CM CI SN ML BF NE TD GN BJ TG GA FR BE".split(), "fr"),
+    **dict.fromkeys("SY IQ SD EG JO LB YE LY TN DZ MA SA PS".split(), "ar"),
+    "AF": "fa", "IR": "fa", "UA": "uk", "RU": "ru", "BY": "ru", "KZ": "ru", "BR": "pt", "PT": "pt", "AO": "pt",
+    "MZ": "pt", "VN": "vi", "NP": "ne", "BT": "ne", "SO": "so", "KE": "sw", "TZ": "sw", "UG": "sw", "HT": "ht",
+    "US": "en", "GB": "en", "PH": "en", "IN": "en", "NG": "en", "GH": "en", "LR": "en", "SL": "en",
+}
+
 _UK_LETTERS = set("іїєґІЇЄҐ")
 _RU_LETTERS = set("ыэъЫЭЪё")
 _PS_LETTERS = set("ټډړږښګڼۍېځڅ")
@@ -24,8 +35,15 @@ _FA_LETTERS = set("پچژگکی")
 _VI_LETTERS = set("ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ")
 
 
+_WORD = re.compile(r"[^\W\d_]{2,}")
+_NON_LATIN = re.compile(r"[^\x00-\u024F\u1E00-\u1EFF]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
 def script_of(text: str) -> str:
     """Dominant script: latin, cyrillic, arabic, devanagari, other, or none."""
+    if not _NON_LATIN.search(text):  # fast path: Latin-only text
+        return "latin" if _LETTER.search(text) else "none"
     counts: dict[str, int] = {}
     for ch in text:
         if not ch.isalpha():
@@ -64,6 +82,7 @@ class LanguageIdentifier:
         self.alpha = alpha
         self.min_confidence = min_confidence
         self.default = default
+        self.english_words_: frozenset = frozenset()
 
     def _vectorizer(self):
         from sklearn.feature_extraction.text import HashingVectorizer
@@ -78,6 +97,18 @@ class LanguageIdentifier:
     def fit(self, texts, langs) -> "LanguageIdentifier":
         from sklearn.naive_bayes import MultinomialNB
 
+        # English fast path: words far more frequent in English aliases than in any other language's
+        words: dict[str, dict[str, int]] = {}
+        totals: dict[str, int] = {}
+        for t, l in zip(texts, langs):
+            totals[l] = totals.get(l, 0) + 1
+            for w in set(_WORD.findall(str(t).casefold())):
+                words.setdefault(w, {}).setdefault(l, 0)
+                words[w][l] += 1
+        en_total = max(totals.get("en", 0), 1)
+        self.english_words_ = frozenset(
+            w for w, c in words.items() if c.get("en", 0) >= 3 and len(w) > 1 and
+            c.get("en", 0) / en_total > 4 * max([n / totals[l] for l, n in c.items() if l != "en"] or [0.0]))
         texts = [self._prep(t) for t in texts]
         langs = np.asarray(langs)
         scripts = np.array([script_of(t) for t in texts])
@@ -102,9 +133,23 @@ class LanguageIdentifier:
     def identify(self, text: str, hint: str | None = None) -> LanguageGuess:
         return self.identify_many([text], [hint])[0]
 
-    def identify_many(self, texts, hints=None) -> list[LanguageGuess]:
+    def identify_many(self, texts, hints=None, countries=None) -> list[LanguageGuess]:
+        """``countries`` (ISO alpha-2, optional) break ties: a title the model is unsure of (or
+        that it could only default) takes its country's usual language (method ``country``)."""
         texts = ["" if t is None or (isinstance(t, float) and t != t) else str(t) for t in texts]
         hints = list(hints) if hints is not None else [None] * len(texts)
+        guesses = self._identify(texts, hints)
+        if countries is None:
+            return guesses
+        out = []
+        for g, c in zip(guesses, countries):
+            lang = COUNTRY_LANGUAGE.get(str(c or "").strip().upper())
+            if lang and g.method in ("default", "ngram") and g.confidence < 0.8 and g.lang != lang:
+                g = LanguageGuess(lang, 0.6, "country")
+            out.append(g)
+        return out
+
+    def _identify(self, texts, hints) -> list[LanguageGuess]:
         out: list[LanguageGuess | None] = [None] * len(texts)
         pending: dict[str, list[int]] = {}
         for i, (t, h) in enumerate(zip(texts, hints)):
@@ -117,6 +162,11 @@ class LanguageIdentifier:
             if script == "none":
                 out[i] = LanguageGuess("und", 0.0, "default")
                 continue
+            if script == "latin" and self.english_words_:
+                ws = _WORD.findall(t.casefold())
+                if ws and all(w in self.english_words_ for w in ws):
+                    out[i] = LanguageGuess("en", 0.9, "vocabulary")
+                    continue
             rule = _script_rule(t)
             if rule and rule.confidence >= 0.85:
                 out[i] = rule

@@ -4,15 +4,14 @@ directions (openings for a client, clients for an opening)."""
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from functools import cached_property
 from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError, InputError, MissingColumnsError
+from .errors import ConfigError, InputError
 from .licensing import cefr_rank
 
 __all__ = ["OPENING_FIELDS", "OpeningWeights", "OpeningMatch", "OpeningRanker", "load_openings", "prepare_openings",
@@ -47,32 +46,15 @@ _UNIT = {"hour": "hour", "hourly": "hour", "hr": "hour", "year": "year", "yearly
 _HOURS = {"hour": 2080.0, "week": 52.0, "month": 12.0, "year": 1.0}
 
 
-def _key(s: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", str(s).strip().lower()).strip("_")
-
-
 def load_openings(path_or_frame, mapping: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Read an openings file (or take a DataFrame, not modified) into the opening schema.
     ``mapping`` maps source columns to fields; other columns are matched by known names.
     Missing required fields are all reported at once."""
-    from .io import read_table
+    from .io import map_columns, read_table
 
     src = read_table(path_or_frame) if not isinstance(path_or_frame, pd.DataFrame) else path_or_frame.copy()
-    mapping = dict(mapping or {})
-    bad = [f for f in mapping.values() if f not in OPENING_FIELDS]
-    if bad:
-        raise InputError(f"unknown opening field(s): {', '.join(bad)}; fields are {', '.join(OPENING_FIELDS)}")
-    cols = {f: c for c, f in mapping.items() if c in src.columns}
-    by_key = {_key(c): c for c in src.columns}
-    for f in OPENING_FIELDS:
-        if f not in cols:
-            for syn in OPENING_SYNONYMS[f]:
-                if syn in by_key and by_key[syn] not in cols.values():
-                    cols[f] = by_key[syn]
-                    break
-    missing = [f for f in REQUIRED_OPENING_FIELDS if f not in cols]
-    if missing:
-        raise MissingColumnsError(missing, list(src.columns), "map them with --openings-map COLUMN=FIELD")
+    cols = map_columns(src.columns, OPENING_FIELDS, OPENING_SYNONYMS, REQUIRED_OPENING_FIELDS, mapping,
+                       "opening field", "--openings-map")
     out = pd.DataFrame({f: (src[cols[f]].map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v))
                                              else str(v).strip()) if f in cols else "") for f in OPENING_FIELDS})
     if "opening_id" not in cols:
@@ -115,8 +97,8 @@ def prepare_openings(openings: pd.DataFrame, title_matcher, taxonomy) -> pd.Data
     out["title_status"] = [r.status for r in res]
     out["title_confidence"] = [r.confidence for r in res]
     out["annual_wage"] = [annual_wage(a, b, u) for a, b, u in zip(out["wage_min"], out["wage_max"], out["wage_unit"])]
-    occ = taxonomy.occupations
-    sect = [occ.at[c, "sector"] if c in occ.index else "other" for c in out["onet_code"]]
+    sectors = dict(zip(taxonomy.occupations["onet_code"], taxonomy.occupations["sector"]))
+    sect = [sectors.get(c, "other") for c in out["onet_code"]]
     out["sector"] = [s if s else t for s, t in zip(out["sector"], sect)]
     return out
 
@@ -221,6 +203,7 @@ class OpeningRanker:
     def fit(self, openings: pd.DataFrame) -> "OpeningRanker":
         o = openings.reset_index(drop=True)
         self.openings_ = o
+        self.records_ = o.to_dict("records")
         n = len(o)
         self.codes_ = o["onet_code"].astype(str).to_numpy(object)
         self.english_need_ = np.array([cefr_rank(v) or 0 for v in o["english_level"]], dtype=float)
@@ -309,7 +292,7 @@ class OpeningRanker:
         return np.minimum(1.0, s)
 
     def _match(self, client: ClientProfile, i: int, comps, scores) -> OpeningMatch:
-        o = self.openings_.iloc[i]
+        o = self.records_[i]
         code = self.codes_[i]
         title = self.taxonomy.title(code)
         reasons = []
@@ -355,7 +338,7 @@ class OpeningRanker:
         scores = self._scores(client, comps)
         k = min(top, len(scores))
         idx = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-        idx = sorted(idx, key=lambda i: (-scores[i], self.openings_.at[i, "opening_id"]))
+        idx = sorted(idx, key=lambda i: (-scores[i], str(self.records_[i]["opening_id"])))
         return [self._match(client, i, comps, scores) for i in idx]
 
     def rank_clients(self, opening_id: str, clients: Sequence[ClientProfile], top: int = 10) -> list[OpeningMatch]:

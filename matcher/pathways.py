@@ -249,20 +249,65 @@ class PathwayRanker:
         (military codes excluded); cached per occupation on this ranker."""
         cache = self.__dict__.setdefault("_similar_cache", {})
         if code not in cache:
+            codes, index, *_ = self._similarity_data
+            rel, d, i, t, same = self._similarity_vectors(code)
+            sim = 0.35 * rel + 0.25 * d + 0.25 * i + 0.10 * np.minimum(1.0, 1.5 * t) + 0.05 * same
+            order = np.lexsort((np.arange(len(codes)), -sim))
             sims = []
-            for other in self.taxonomy.titles:
+            for j in order:
+                if sim[j] < self.config.min_similarity:
+                    break
+                other = codes[j]
                 if other == code or other.startswith("55-"):
                     continue
-                s, parts = self.similarity(code, other)
-                if s >= self.config.min_similarity:
-                    sims.append((s, other, parts))
-            sims.sort(key=lambda x: (-x[0], x[1]))
+                sims.append((float(sim[j]), other, {"related": round(float(rel[j]), 3),
+                                                    "shared_activities": round(float(d[j]), 3),
+                                                    "shared_activity_groups": round(float(i[j]), 3),
+                                                    "shared_technology": round(float(t[j]), 3),
+                                                    "same_minor_group": float(same[j])}))
             cache[code] = sims
         return cache[code]
 
+    @cached_property
+    def _similarity_matrices(self):
+        """Binary occupation x DWA / IWA / technology matrices and a dense related-occupation matrix."""
+        import scipy.sparse as sp
+
+        codes, index, related, dwa, iwa, tech = self._similarity_data
+
+        def incidence(sets):
+            vocab: dict = {}
+            rows, cols = [], []
+            for r, c in enumerate(codes):
+                for v in sets.get(c, ()):
+                    rows.append(r)
+                    cols.append(vocab.setdefault(v, len(vocab)))
+            m = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(codes), max(1, len(vocab))))
+            return m, np.asarray(m.sum(axis=1)).ravel()
+
+        R = np.zeros((len(codes), len(codes)), np.float32)
+        for a, row in related.items():
+            if a in index:
+                for b, w in row.items():
+                    if b in index:
+                        R[index[a], index[b]] = w
+        minor = np.array([c[:4] for c in codes])
+        return incidence(dwa), incidence(iwa), incidence(tech), R, minor
+
+    def _similarity_vectors(self, code: str):
+        """The parts of ``similarity(code, other)`` for every other occupation at once."""
+        codes, index, *_ = self._similarity_data
+        (D, nd), (I, ni), (T, nt), R, minor = self._similarity_matrices
+        a = index[code]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = np.nan_to_num(np.asarray((D @ D[a].T).todense()).ravel() / nd)
+            i = np.nan_to_num(np.asarray((I @ I[a].T).todense()).ravel() / ni)
+            t = np.nan_to_num(np.asarray((T @ T[a].T).todense()).ravel() / np.sqrt(nt * nt[a]))
+        same = (minor == code[:4]).astype(float)
+        return R[a].astype(float), d, i, t, same
+
     def _job_zone(self, code: str) -> int:
-        jz = self.taxonomy.occupations.at[code, "job_zone"] if code in self.taxonomy.occupations.index else ""
-        return int(jz) if str(jz).isdigit() else 3
+        return self.taxonomy.job_zones.get(code, 3)
 
     # --- route arithmetic ---
     def _route(self, lic: License | None, code: str, client: ClientContext) -> dict:
@@ -296,7 +341,8 @@ class PathwayRanker:
 
     # --- scoring ---
     def _components(self, client: ClientContext, code: str, route: dict, wage, baseline: float,
-                    lic: License | None, kind: str, similarity: float) -> tuple[dict, list[str]]:
+                    lic: License | None, kind: str, similarity: float,
+                    with_reasons: bool = True) -> tuple[dict, list[str]]:
         cfg = self.config
         reasons: list[str] = []
         med = wage.annual_median
@@ -338,6 +384,8 @@ class PathwayRanker:
             demand = 0.7 * min(1.0, math.log10(emp + 1) / 4.5) + 0.3 * min(1.0, lq / 2.0)
         comps = {"wage": round(wage_s, 4), "time": round(time_s, 4), "cost": round(cost_s, 4),
                  "likelihood": round(likelihood, 4), "demand": round(demand, 4)}
+        if not with_reasons:
+            return comps, reasons
         # reasons, in plain language
         if med:
             where = "" if wage.level == "area" else f" ({wage.level} figure: no {wage.requested_area} estimate)"
@@ -363,10 +411,17 @@ class PathwayRanker:
             reasons.append("local employment not published by OEWS (demand counted as average)")
         return comps, reasons
 
+    @cached_property
+    def _weights(self) -> dict[bool, tuple[dict, float]]:
+        out = {}
+        for urgent, w in ((False, self.config.weights), (True, self.config.income_now_weights)):
+            ws = asdict(w)
+            out[urgent] = (ws, sum(ws.values()))
+        return out
+
     def _score(self, comps: dict, client: ClientContext) -> float:
-        w = self.config.income_now_weights if client.need_income_now else self.config.weights
-        ws = asdict(w)
-        return round(sum(ws[k] * comps[k] for k in ws) / sum(ws.values()), 4)
+        ws, total = self._weights[bool(client.need_income_now)]
+        return round(sum(ws[k] * comps[k] for k in ws) / total, 4)
 
     # --- ranking ---
     def rank(self, client: ClientContext, top: int | None = None) -> list[Pathway]:
@@ -380,39 +435,23 @@ class PathwayRanker:
         # wage gain is measured against what an entry job pays locally: the all-occupations 10th percentile
         allocc = self.wages.all_occupations(area)
         baseline = allocc.annual_p10 or allocc.annual_p25 or 30000.0
-        licensed = self.licensing.licensed_codes(client.state)
         versions = {"taxonomy": tax.version, "licensing": self.licensing.version(client.state.upper()),
                     "wages": "OEWS May 2025"}
-        cands: list[tuple[str, str, License | None, float, dict]] = []
-        own = client.onet_code
-        own_lics = self.licensing.for_occupation(own, client.state)
-        if own_lics:
-            for lic in own_lics[:2]:
-                cands.append(("relicensure", own, lic, 1.0, {}))
-        else:
-            cands.append(("direct", own, None, 1.0, {}))
-        sims = self.similar_occupations(own)
-        bridges, alternatives = [], []
-        own_data = self._has_own_data
-        for s, code, parts in sims:
-            if code not in own_data:
-                continue  # no O*NET activity data of its own: its similarity would be borrowed, not measured
-            lics = licensed.get(code, [])
-            if not lics and (code.startswith(GATED_PREFIXES) or (code.startswith("29-2") and self._job_zone(code) >= 3)):
-                continue
-            lic = sorted(lics, key=lambda l: self._route(l, code, client)["before_paid"])[0] if lics else None
-            route_m = self._route(lic, code, client)["before_paid"]
-            jz = self._job_zone(code)
-            if jz <= 3 and route_m <= cfg.bridge_max_months and len(bridges) < cfg.max_bridges * 3:
-                bridges.append(("bridge", code, lic, s, parts))
-            elif jz >= 3 and lic is None and len(alternatives) < cfg.max_alternatives * 3:
-                alternatives.append(("alternative", code, lic, s, parts))
+        base = self._candidate_routes(client.onet_code, client.state.upper(), area, tuple(client.passed))
+        scored = []
+        for kind, code, lic, s, parts, route, wage in base:
+            comps = self._components(client, code, route, wage, baseline, lic, kind, s, with_reasons=False)[0]
+            scored.append((self._score(comps, client), kind, code, lic, s, parts, route, wage))
+        # keep the best few of each kind (reasons are written for those only), then order by score
+        keep, counts = [], defaultdict(int)
+        limits = {"relicensure": 2, "direct": 1, "bridge": cfg.max_bridges, "alternative": cfg.max_alternatives}
+        for item in sorted(scored, key=lambda x: (-x[0], x[1], x[2])):
+            if counts[item[1]] < limits[item[1]]:
+                keep.append(item)
+                counts[item[1]] += 1
         out = []
-        for kind, code, lic, s, parts in cands + bridges + alternatives:
-            route = self._route(lic, code, client)
-            wage = self.wages.lookup(code, area)
+        for score, kind, code, lic, s, parts, route, wage in keep:
             comps, reasons = self._components(client, code, route, wage, baseline, lic, kind, s)
-            score = self._score(comps, client)
             if kind != "relicensure" and kind != "direct":
                 label = ("O*NET lists it as related" if parts["related"] > 0 else
                          "reuses the client's work activities")
@@ -436,12 +475,45 @@ class PathwayRanker:
                 wage_area=wage.area_name or "", wage_level=wage.level, employment=wage.employment,
                 location_quotient=wage.location_quotient, similarity=round(s, 4), score=score, components=comps,
                 reasons=tuple(reasons), data_versions=versions))
-        # keep the best few of each kind, then order by score
-        keep, counts = [], defaultdict(int)
-        limits = {"relicensure": 2, "direct": 1, "bridge": cfg.max_bridges, "alternative": cfg.max_alternatives}
-        for p in sorted(out, key=lambda p: (-p.score, p.kind, p.target_onet)):
-            if counts[p.kind] < limits[p.kind]:
-                keep.append(p)
-                counts[p.kind] += 1
-        ranked = [replace(p, rank=i + 1) for i, p in enumerate(keep)]
+        ranked = [replace(p, rank=i + 1) for i, p in enumerate(out)]
         return ranked[:top] if top else ranked
+
+    def _candidate_routes(self, own: str, state: str, area: str, passed: tuple) -> list:
+        """Candidates of every kind with their routes and wages: what does not depend on the client's
+        English, experience, budget or urgency.  Cached per (occupation, state, area, passed)."""
+        cache = self.__dict__.setdefault("_routes_cache", {})
+        key = (own, state, area, passed)
+        if key in cache:
+            return cache[key]
+        cfg = self.config
+        probe = ClientContext(own, state=state, area=area, passed=passed)
+        licensed = self.licensing.licensed_codes(state)
+        cands: list[tuple] = []
+        own_lics = self.licensing.for_occupation(own, state)
+        if own_lics:
+            for lic in own_lics[:2]:
+                cands.append(("relicensure", own, lic, 1.0, {}))
+        else:
+            cands.append(("direct", own, None, 1.0, {}))
+        bridges, alternatives = [], []
+        own_data = self._similarity_data and self._has_own_data
+        for s, code, parts in self.similar_occupations(own):
+            if code not in own_data:
+                continue  # no O*NET activity data of its own: its similarity would be borrowed, not measured
+            lics = licensed.get(code, [])
+            if not lics and (code.startswith(GATED_PREFIXES) or (code.startswith("29-2") and self._job_zone(code) >= 3)):
+                continue
+            lic = sorted(lics, key=lambda l: self._route(l, code, probe)["before_paid"])[0] if lics else None
+            route_m = self._route(lic, code, probe)["before_paid"]
+            jz = self._job_zone(code)
+            if jz <= 3 and route_m <= cfg.bridge_max_months and len(bridges) < cfg.max_bridges * 3:
+                bridges.append(("bridge", code, lic, s, parts))
+            elif jz >= 3 and lic is None and len(alternatives) < cfg.max_alternatives * 3:
+                alternatives.append(("alternative", code, lic, s, parts))
+        out = [(kind, code, lic, s, parts, self._route(lic, code, probe), self.wages.lookup(code, area))
+               for kind, code, lic, s, parts in cands + bridges + alternatives]
+        if len(cache) > 20_000:
+            cache.clear()
+        cache[key] = out
+        return out
+

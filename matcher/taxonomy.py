@@ -74,9 +74,18 @@ class Taxonomy:
     def title(self, code: str) -> str:
         return self.titles.get(code, "")
 
+    @cached_property
+    def soc_codes(self) -> dict[str, str]:
+        return dict(zip(self.occupations["onet_code"], self.occupations["soc_code"]))
+
+    @cached_property
+    def job_zones(self) -> dict[str, int]:
+        """Job Zone per code (3, the middle, where O*NET gives none)."""
+        return {c: int(z) if str(z).isdigit() else 3
+                for c, z in zip(self.occupations["onet_code"], self.occupations["job_zone"])}
+
     def soc_code(self, code: str) -> str:
-        occ = self.occupations
-        return occ.at[code, "soc_code"] if code in occ.index else ""
+        return self.soc_codes.get(code, "")
 
     # --- aliases ---
     @cached_property

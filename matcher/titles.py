@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from .errors import ConfigError, InputError
 from .language import LANGUAGE_NAMES, LanguageIdentifier
 from .taxonomy import Taxonomy, load_taxonomy
-from .text import has_letters, normalize_title, tokens, transliterate_cyrillic
+from .text import has_letters, normalize_title, tokens
 
 __all__ = ["TitleMatcherConfig", "TitleMatcher", "TitleMatch", "Candidate", "DEFAULT_MODEL_DIR", "FEATURES"]
 
@@ -45,15 +45,15 @@ class TitleMatcherConfig:
     """Settings of the matcher, validated as a whole (every problem is reported at once)."""
 
     top: int = 5
-    candidate_aliases: int = 60
-    candidate_occupations: int = 16
+    candidate_aliases: int = 40
+    candidate_occupations: int = 12
     word_weight: float = 0.55
     char_weight: float = 0.45
     match_threshold: float = 0.5
     review_threshold: float = 0.15
     min_similarity: float = 0.2
     batch_size: int = 512
-    retrieval_max_df: int = 1000
+    retrieval_max_df: int = 300
 
     def __post_init__(self):
         problems = []
@@ -144,25 +144,27 @@ def _worker_matcher(folder: str) -> "TitleMatcher":
     return TitleMatcher.load(folder)
 
 
-def _match_part(folder: str, titles: list, languages: list, top: int) -> list:
-    return _worker_matcher(folder).match_many(titles, top=top, languages=languages)
+def _match_part(folder: str, titles: list, languages: list, countries: list, top: int) -> list:
+    return _worker_matcher(folder).match_many(titles, top=top, languages=languages, countries=countries)
 
 
 def match_parallel(titles: Sequence[object], n_jobs: int = 2, top: int = 5,
-                   languages: Sequence[str | None] | None = None, folder: str | Path = DEFAULT_MODEL_DIR,
-                   parallel=None) -> list["TitleMatch"]:
+                   languages: Sequence[str | None] | None = None, countries: Sequence[str | None] | None = None,
+                   folder: str | Path = DEFAULT_MODEL_DIR, parallel=None) -> list["TitleMatch"]:
     """``match_many`` over ``n_jobs`` worker processes (joblib/loky); unique titles are split into
     parts, each worker loads the model once and keeps it.  Results come back in input order."""
     from joblib import Parallel, delayed
 
     titles = list(titles)
     languages = list(languages) if languages is not None else [None] * len(titles)
-    keys = list(zip([TitleMatcher._as_text(t) for t in titles], languages))
+    countries = list(countries) if countries is not None else [None] * len(titles)
+    keys = list(zip([TitleMatcher._as_text(t) for t in titles], languages, countries))
     unique = list(dict.fromkeys(keys))
-    size = max(1, -(-len(unique) // (n_jobs * 2)))
+    size = max(1, -(-len(unique) // n_jobs))
     parts = [unique[i:i + size] for i in range(0, len(unique), size)]
     par = parallel or Parallel(n_jobs=n_jobs, backend="loky")
-    done = par(delayed(_match_part)(str(folder), [k[0] for k in part], [k[1] for k in part], top) for part in parts)
+    done = par(delayed(_match_part)(str(folder), [k[0] for k in part], [k[1] for k in part], [k[2] for k in part], top)
+               for part in parts)
     res = {k: r for part, rs in zip(parts, done) for k, r in zip(part, rs)}
     return [res[k] for k in keys]
 
@@ -246,7 +248,9 @@ class TitleMatcher:
         CT = self.C_.T.tocsr()
         df = np.diff(CT.indptr)
         self.char_rare_ = np.flatnonzero(df <= self.config.retrieval_max_df)
-        self.CT_rare_ = CT[self.char_rare_]
+        diag = sp.diags(self.alias_weight_).tocsr()
+        self.WTw_ = (self.WT_ @ diag).tocsr()
+        self.CTw_rare_ = (CT[self.char_rare_] @ diag).tocsr()
 
     # --- candidates and features ---------------------------------------------------------------
     def _prepare(self, titles: Sequence[object]) -> tuple[list[str], list[str]]:
@@ -263,11 +267,9 @@ class TitleMatcher:
         Qc = self.char_vectorizer_.transform(norms)
         # retrieval: every word, but only the character n-grams rare enough to be selective
         # (df <= retrieval_max_df); full character cosines are computed for the candidates only
-        Sw = (Qw @ self.WT_).tocsr()
-        Sc = (Qc[:, self.char_rare_] @ self.CT_rare_).tocsr()
-        S = (Sw * cfg.word_weight + Sc * cfg.char_weight).tocsr()
-        # route weight per alias: ESCO-by-ISCO aliases count less than direct ones
-        S = (S @ sp.diags(self.alias_weight_)).tocsr()
+        # (the alias route weights, by which ESCO-by-ISCO aliases count less than direct ones, are
+        # already multiplied into the retrieval matrices)
+        S = ((Qw @ self.WTw_) * cfg.word_weight + (Qc[:, self.char_rare_] @ self.CTw_rare_) * cfg.char_weight).tocsr()
         rows_q, rows_a, rows_support = [], [], []
         K = cfg.candidate_aliases
         for qi in range(len(norms)):
@@ -289,8 +291,7 @@ class TitleMatcher:
                 idx = np.concatenate([np.asarray(ex, dtype=idx.dtype), idx])
             seen: dict[int, int] = {}
             counts: dict[int, int] = {}
-            for ai in idx:
-                o = int(self.alias_occ_[ai])
+            for ai, o in zip(idx.tolist(), self.alias_occ_[idx].tolist()):
                 counts[o] = counts.get(o, 0) + 1
                 if o not in seen and len(seen) < cfg.candidate_occupations:
                     seen[o] = ai
@@ -410,7 +411,7 @@ class TitleMatcher:
         y = (M[:, 1] == truth[M[:, 0]]).astype(int)
         calib_q = rng.random(n) < 0.2
         train_rows = ~calib_q[M[:, 0]]
-        model = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.08, max_leaf_nodes=31,
+        model = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.12, max_leaf_nodes=31,
                                                l2_regularization=1.0, random_state=random_state)
         model.fit(F[train_rows], y[train_rows])
         self.reranker_ = model
@@ -445,29 +446,35 @@ class TitleMatcher:
         return top_score, rel, top_ok
 
     # --- matching ------------------------------------------------------------------------------
-    def match(self, title: object, top: int | None = None, language: str | None = None) -> TitleMatch:
-        return self.match_many([title], top=top, languages=[language])[0]
+    def match(self, title: object, top: int | None = None, language: str | None = None,
+              country: str | None = None) -> TitleMatch:
+        return self.match_many([title], top=top, languages=[language], countries=[country])[0]
 
     def match_many(self, titles: Iterable[object], top: int | None = None,
-                   languages: Sequence[str | None] | None = None) -> list[TitleMatch]:
+                   languages: Sequence[str | None] | None = None,
+                   countries: Sequence[str | None] | None = None) -> list[TitleMatch]:
         """Match every title, in order.  Repeated titles are scored once.  Never raises on a bad title:
-        it gets status ``no_match`` and a reason."""
+        it gets status ``no_match`` and a reason.  ``languages`` are hints that win over detection;
+        ``countries`` (ISO alpha-2) only break ties in detection."""
         self._check_fitted()
         titles = list(titles)
         top = top or self.config.top
         if top < 1:
             raise InputError(f"top must be a positive integer (got {top})")
         languages = list(languages) if languages is not None else [None] * len(titles)
-        if len(languages) != len(titles):
-            raise InputError("languages must have one entry per title")
-        keys = [(self._as_text(t), (l or "").strip().lower() if isinstance(l, str) else "")
-                for t, l in zip(titles, languages)]
+        countries = list(countries) if countries is not None else [None] * len(titles)
+        if len(languages) != len(titles) or len(countries) != len(titles):
+            raise InputError("languages and countries must have one entry per title")
+        keys = [(self._as_text(t), (l or "").strip().lower() if isinstance(l, str) else "",
+                 (c or "").strip().upper() if isinstance(c, str) else "")
+                for t, l, c in zip(titles, languages, countries)]
         unique = list(dict.fromkeys(keys))
         results: dict[tuple[str, str], TitleMatch] = {}
         bs = self.config.batch_size
         for s in range(0, len(unique), bs):
             chunk = unique[s:s + bs]
-            for key, res in zip(chunk, self._match_chunk([k[0] for k in chunk], [k[1] or None for k in chunk], top)):
+            for key, res in zip(chunk, self._match_chunk([k[0] for k in chunk], [k[1] or None for k in chunk], top,
+                                                         [k[2] or None for k in chunk])):
                 results[key] = res
         return [results[k] for k in keys]
 
@@ -479,8 +486,9 @@ class TitleMatcher:
             return t.decode("utf-8", errors="replace")
         return str(t)
 
-    def _match_chunk(self, titles: list[str], hints: list[str | None], top: int) -> list[TitleMatch]:
-        guesses = self.language_identifier_.identify_many(titles, hints)
+    def _match_chunk(self, titles: list[str], hints: list[str | None], top: int,
+                     countries: list[str | None] | None = None) -> list[TitleMatch]:
+        guesses = self.language_identifier_.identify_many(titles, hints, countries)
         langs = [g.lang for g in guesses]
         norms, toks = self._prepare(titles)
         valid = [i for i, n in enumerate(norms) if has_letters(n)]
@@ -518,7 +526,8 @@ class TitleMatcher:
             return self._no_match(title, norm, guess, "no alias shares a word or character sequence with the title")
         conf = float(conf)
         best_sim = float(F[rows[0], 0])
-        cands = tuple(self._candidate(M[k], F[k], float(p[k])) for k in rows[:top])
+        # the best candidate carries every component score; the others their score and alias
+        cands = tuple(self._candidate(M[k], F[k], float(p[k]), full=(j == 0)) for j, k in enumerate(rows[:top]))
         c0 = cands[0]
         if best_sim < self.config.min_similarity:
             status, reason = "no_match", f"best alias similarity {best_sim:.2f} is below {self.config.min_similarity}"
@@ -548,9 +557,12 @@ class TitleMatcher:
             return f"project glossary ({c.alias_source.split(':', 1)[-1]} form)"
         return _SOURCE_LABELS.get(c.alias_source, c.alias_source)
 
-    def _candidate(self, meta_row, frow, score) -> Candidate:
+    def _candidate(self, meta_row, frow, score, full: bool = True) -> Candidate:
         _, o, ai = (int(x) for x in meta_row)
-        comps = dict(zip(FEATURES, np.round(frow.astype(np.float64), 4).tolist()))
+        if full:
+            comps = dict(zip(FEATURES, np.round(frow.astype(np.float64), 4).tolist()))
+        else:
+            comps = {"combined": round(float(frow[0]), 4), "exact": float(frow[6])}
         return Candidate(self.occ_codes_[o], self.occ_titles_[o], self.occ_soc_[o], round(score, 4),
                          str(self.alias_text_[ai]), str(self.sources_[self.alias_source_[ai]]),
                          str(self.langs_[self.alias_lang_[ai]]), str(self.routes_[self.alias_route_[ai]]), comps)

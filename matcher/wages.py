@@ -79,25 +79,30 @@ class WageTable:
         m.update(zip(occ["onet_code"], occ["oews_code"]))
         return m
 
+    @cached_property
+    def _area_info(self) -> dict[str, tuple[str, str, str]]:
+        a = self.areas
+        return {c: (n, t, f) for c, n, t, f in zip(a["area_code"], a["area_name"], a["area_type"], a["state_fips"])}
+
     def area_name(self, area: str) -> str:
-        return self.areas.at[area, "area_name"] if area in self.areas.index else ""
+        return self._area_info.get(area, ("", "", ""))[0]
 
     def check_area(self, area: str) -> str:
         area = str(area).strip().zfill(7)
-        if area not in self.areas.index:
+        if area not in self._area_info:
             raise InputError(f"unknown OEWS area code {area!r}; e.g. {LOUISVILLE} (Louisville/Jefferson County, "
                              f"KY-IN), 2100000 (Kentucky), {NATIONAL} (national)")
         return area
 
     def state_area(self, area: str) -> str:
-        fips = self.areas.at[area, "state_fips"] if area in self.areas.index else ""
+        fips = self._area_info.get(area, ("", "", ""))[2]
         return f"{fips}00000" if fips and fips != "00" else NATIONAL
 
     def lookup(self, code: str, area: str = LOUISVILLE) -> WageFigure:
         area = self.check_area(area)
         oews = self._oews_code.get(code, code[:7])
         chain = [(area, "area")]
-        if self.areas.at[area, "area_type"] == "M":
+        if self._area_info[area][1] == "M":
             chain.append((self.state_area(area), "state"))
         if area != NATIONAL:
             chain.append((NATIONAL, "national"))

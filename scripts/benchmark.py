@@ -10,6 +10,8 @@ Measures (each figure printed and, with --json, saved):
   5,000 distinct titles), in one process and with --n-jobs worker processes (joblib);
 - intake scoring end to end (notes, titles, credentials, pathways, openings) on N rows built by
   re-sampling the embedded sample intake with fresh ids, with --n-jobs workers;
+- `matcher normalize` on an N-row CSV in a fresh process (1 and --n-jobs processes): rows/s
+  end to end (read, match, write) and peak resident memory of that process tree's largest process;
 - peak resident memory (ru_maxrss) of the main process and of the worker processes.
 Queries are built deterministically from the taxonomy's aliases with matcher.augment noise.
 """
@@ -99,16 +101,42 @@ def bench_titles(n: int, n_jobs: int) -> dict:
                 match_parallel(data, n_jobs, parallel=par)
                 out[f"{name}_titles_per_s_{n_jobs}proc"] = round(n / (time.time() - s))
     out["n_titles"] = n
+    # the batch path as a user runs it: `matcher normalize` on a 100k-row CSV, in a fresh process
+    with tempfile.TemporaryDirectory() as d:
+        src = Path(d) / "titles.csv"
+        pd.DataFrame({"id": range(n), "title": unique}).to_csv(src, index=False)
+        for jobs in sorted({1, n_jobs}):
+            dst = Path(d) / f"out{jobs}.csv"
+            before = peak_rss_mb(resource.RUSAGE_CHILDREN)
+            s = time.time()
+            subprocess.run([sys.executable, "-m", "matcher.cli", "normalize", str(src), "-c", "title", "-o", str(dst),
+                            "--n-jobs", str(jobs), "--no-progress"], check=True, cwd=ROOT, capture_output=True)
+            out[f"cli_normalize_rows_per_s_{jobs}proc"] = round(n / (time.time() - s))
+            out[f"cli_normalize_peak_rss_mb_{jobs}proc"] = round(max(before, peak_rss_mb(resource.RUSAGE_CHILDREN)), 1)
     return out
 
 
 def make_intake(n: int, path: Path, seed: int = 0) -> None:
+    """Half the rows re-sample the embedded intake (with its broken rows); half are synthetic
+    clients whose previous titles are noisy aliases in every language of the taxonomy (about
+    20,000 distinct titles), with random English levels, experience, budgets and ZIPs."""
     src = pd.read_csv(ROOT / "examples" / "intake_sample.csv", dtype=str, keep_default_na=False)
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(src), size=n)
-    df = src.iloc[idx].reset_index(drop=True)
+    half = n // 2
+    df = src.iloc[rng.integers(0, len(src), size=half)].reset_index(drop=True)
+    titles = make_titles(min(20_000, max(1, n - half)), seed=seed + 1)
+    levels = np.array(["A1", "A2", "B1", "B2", "C1", "C2", ""])
+    zips = np.array(["40202", "40214", "40216", "40218", "40219", "40222", "40241", "40291", "47130", "40165"])
+    syn = pd.DataFrame({
+        "previous_title": [titles[i % len(titles)] for i in rng.integers(0, len(titles), size=n - half)],
+        "credential": "", "country": "", "language": "",
+        "english_level": rng.choice(levels, size=n - half),
+        "years_experience": [str(v) for v in rng.integers(0, 25, size=n - half)],
+        "zip": rng.choice(zips, size=n - half),
+        "needs_income_now": rng.choice(["yes", "no"], size=n - half),
+        "budget_usd": [str(v) for v in rng.integers(0, 40, size=n - half) * 100], "notes": ""})
+    df = pd.concat([df, syn], ignore_index=True).sample(frac=1.0, random_state=seed).reset_index(drop=True)
     df["client_id"] = [f"B{i:07d}" for i in range(n)]
-    df["years_experience"] = [str(int(y)) if y.isdigit() and rng.random() < 0.5 else y for y in df["years_experience"]]
     df.to_csv(path, index=False)
 
 
