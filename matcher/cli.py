@@ -16,7 +16,7 @@ import pandas as pd
 from .errors import MatcherError, MissingColumnsError
 
 NORMALIZE_COLUMNS = ["onet_code", "onet_title", "soc_code", "confidence", "status", "top_codes", "language",
-                     "explanation"]
+                     "explanation", "taxonomy_version", "model_version"]
 
 
 def _progress(total: int | None, enabled: bool, unit: str = "rows"):
@@ -60,7 +60,7 @@ def cmd_normalize(args) -> int:
         return 0
     if not args.input or not args.column or not args.output:
         raise MatcherError("normalize needs INPUT, -c COLUMN and -o OUTPUT (or --text TITLE)")
-    cache: dict = {}
+    cache: dict = {}   # (title, language, country) -> output row values; small tuples, not result objects
     t0 = time.time()
     n = 0
     chunks = iter_table(args.input, chunksize=args.chunk_size)
@@ -88,12 +88,14 @@ def cmd_normalize(args) -> int:
                     found = match_parallel([k[0] for k in todo], args.n_jobs, parallel=par, **kw)
                 else:
                     found = matcher.match_many([k[0] for k in todo], **kw)
-                for k, r in zip(todo, found):
+                rows = to_frame(found).itertuples(index=False, name=None)
+                for k, r in zip(todo, rows):
                     cache[k] = r
-            if len(cache) > 500_000:
+                del found
+            extra = pd.DataFrame([cache[k] for k in keys], columns=NORMALIZE_COLUMNS)
+            if len(cache) > 200_000:
                 cache.clear()
-            res = [cache[k] for k in keys]
-            out.write(_merge_output(chunk, to_frame(res)))
+            out.write(_merge_output(chunk, extra))
             n += len(chunk)
             bar.update(len(chunk))
     dt = time.time() - t0
@@ -216,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text", help="normalize one title and print its top matches")
     p.add_argument("--language", help="language hint for --text")
     p.add_argument("--format", choices=["table", "json"], default="table", help="output of --text")
-    p.add_argument("--chunk-size", type=int, default=50_000)
+    p.add_argument("--chunk-size", type=int, default=10_000)
     p.add_argument("--n-jobs", type=int, default=2, help="worker processes for large files (default 2)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=cmd_normalize)

@@ -105,6 +105,7 @@ def credentials_to_frame(results: Sequence[CredentialResult]) -> pd.DataFrame:
         "evaluation_services": ["|".join(r.evaluation_service_names) for r in results],
         "status": [r.status for r in results],
         "explanation": [r.explanation for r in results],
+        "data_version": [r.data_version for r in results],
     })
 
 

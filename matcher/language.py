@@ -87,8 +87,8 @@ class LanguageIdentifier:
     def _vectorizer(self):
         from sklearn.feature_extraction.text import HashingVectorizer
 
-        return HashingVectorizer(analyzer="char_wb", ngram_range=self.ngram_range, n_features=2 ** 18,
-                                 alternate_sign=False, norm=None)
+        return HashingVectorizer(analyzer="char_wb", ngram_range=self.ngram_range, n_features=2 ** 16,
+                                 alternate_sign=False, norm=None, dtype=np.float32)
 
     @staticmethod
     def _prep(text: str) -> str:
@@ -127,6 +127,9 @@ class LanguageIdentifier:
             model = MultinomialNB(alpha=self.alpha, fit_prior=False)
             X = vec.transform([t for t, m in zip(texts, mask) if m])
             model.fit(X, langs[mask], sample_weight=np.array([w[l] for l in langs[mask]]))
+            # only the log probabilities are needed to predict: keep the saved model small
+            model.feature_log_prob_ = model.feature_log_prob_.astype(np.float32)
+            model.feature_count_ = None
             self.models_[script] = model
         return self
 

@@ -159,6 +159,7 @@ class OpeningMatch:
     components: dict
     reasons: tuple[str, ...]
     distance_miles: float | None = None
+    taxonomy_version: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -327,7 +328,8 @@ class OpeningRanker:
         keys = ("occupation", "requirements", "english", "experience", "wage", "distance")
         return OpeningMatch(client.client_id, str(o["opening_id"]), str(o["employer"]), str(o["title"]), code,
                             round(float(scores[i]), 4), {k: round(float(comps[k][i]), 4) for k in keys},
-                            tuple(reasons), None if math.isnan(miles) else round(float(miles), 1))
+                            tuple(reasons), None if math.isnan(miles) else round(float(miles), 1),
+                            self.taxonomy.version)
 
     def rank_openings(self, client: ClientProfile, top: int = 5) -> list[OpeningMatch]:
         if not hasattr(self, "openings_"):

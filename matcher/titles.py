@@ -135,6 +135,8 @@ def to_frame(matches: Sequence[TitleMatch]):
         "top_codes": ["|".join(m.top_codes) for m in matches],
         "language": [m.language for m in matches],
         "explanation": [m.explanation for m in matches],
+        "taxonomy_version": [m.taxonomy_version for m in matches],
+        "model_version": [m.model_version for m in matches],
     })
 
 
@@ -223,10 +225,6 @@ class TitleMatcher:
         self.alias_lang_ = lang_codes.astype(np.int16)
         self.routes_, route_codes = np.unique(al["route"].to_numpy(str), return_inverse=True)
         self.alias_route_ = route_codes.astype(np.int16)
-        exact: dict[str, list[int]] = {}
-        for i, n in enumerate(self.alias_norm_):
-            exact.setdefault(n, []).append(i)
-        self.exact_ = exact
         self.word_vectorizer_ = TfidfVectorizer(analyzer=str.split, sublinear_tf=True, dtype=np.float32)
         self.W_ = self.word_vectorizer_.fit_transform(self.alias_tokens_).tocsr()
         self.char_vectorizer_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 4), sublinear_tf=True,
@@ -244,6 +242,10 @@ class TitleMatcher:
 
     def _derive(self) -> None:
         """State computed from the saved index (not saved itself)."""
+        exact: dict[str, list[int]] = {}
+        for i, n in enumerate(self.alias_norm_.tolist()):
+            exact.setdefault(n, []).append(i)
+        self.exact_ = exact
         self.WT_ = self.W_.T.tocsr()
         CT = self.C_.T.tocsr()
         df = np.diff(CT.indptr)
@@ -578,7 +580,7 @@ class TitleMatcher:
     # --- persistence ---------------------------------------------------------------------------
     _STATE = ("occ_codes_", "occ_titles_", "occ_soc_", "occ_prior_", "alias_text_", "alias_norm_", "alias_tokens_",
               "alias_occ_", "alias_weight_", "sources_", "alias_source_", "langs_", "alias_lang_", "routes_",
-              "alias_route_", "exact_", "word_vectorizer_", "W_", "char_vectorizer_", "C_", "taxonomy_version_")
+              "alias_route_", "word_vectorizer_", "W_", "char_vectorizer_", "C_", "taxonomy_version_")
 
     def save(self, folder: str | Path = DEFAULT_MODEL_DIR, metrics: dict | None = None) -> Path:
         from .artifacts import save_artifact

@@ -64,7 +64,7 @@ def test_country_names_and_codes():
 def test_frame_columns(cn):
     df = credentials_to_frame(cn.normalize_many(["MBBS", ""], ["IN", ""]))
     assert list(df.columns) == ["credential_type", "isced_level", "us_equivalent", "field", "target_onet_codes",
-                                "evaluation_services", "status", "explanation"]
+                                "evaluation_services", "status", "explanation", "data_version"]
     assert df.loc[1, "status"] == "no_match"
 
 
