@@ -270,7 +270,8 @@ def score_file(intake: str | Path, output: str | Path, openings: str | Path | pd
         parallel = Parallel(n_jobs=cfg.n_jobs, backend="loky")
     with TableWriter(output) as out:
         for chunk in itertools.chain([first], chunks):
-            if parallel is not None and len(chunk) >= 2 * cfg.n_jobs:
+            # worker processes pay off once a chunk is large; small files are scored in this process
+            if parallel is not None and len(chunk) >= 5000:
                 size = math.ceil(len(chunk) / cfg.n_jobs)
                 parts = [chunk.iloc[i:i + size] for i in range(0, len(chunk), size)]
                 scored = pd.concat(parallel(delayed(_score_part)(items, key, blob, p, columns) for p in parts),

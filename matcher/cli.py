@@ -93,7 +93,7 @@ def cmd_normalize(args) -> int:
                     cache[k] = r
                 del found
             extra = pd.DataFrame([cache[k] for k in keys], columns=NORMALIZE_COLUMNS)
-            if len(cache) > 200_000:
+            if len(cache) > 50_000:
                 cache.clear()
             out.write(_merge_output(chunk, extra))
             n += len(chunk)

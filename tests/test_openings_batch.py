@@ -108,10 +108,13 @@ def test_score_missing_columns_before_any_work(tmp_path, capsys):
     assert not (tmp_path / "o.csv").exists()
 
 
-def test_score_parallel_matches_serial_and_xlsx(tmp_path):
-    a, b = tmp_path / "a.csv", tmp_path / "b.xlsx"
-    score_file(INTAKE, a, openings=OPENINGS, config=ScoreConfig(n_jobs=1, chunk_size=17))
-    score_file(INTAKE, b, openings=OPENINGS, config=ScoreConfig(n_jobs=2, chunk_size=40))
+def test_score_parallel_matches_serial(tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.parquet"
+    big = tmp_path / "big.csv"
+    src = read_table(INTAKE)
+    write_table(pd.concat([src] * 80, ignore_index=True), big, safe=False)   # 5,280 rows: workers are used
+    score_file(big, b, openings=OPENINGS, config=ScoreConfig(n_jobs=2, chunk_size=6000))
+    score_file(big, a, openings=OPENINGS, config=ScoreConfig(n_jobs=1, chunk_size=1700))
     da, db = read_table(a), read_table(b)
     assert list(da["client_id"]) == list(db["client_id"])
     assert list(da["onet_code"]) == list(db["onet_code"]) and list(da["pathway_1"]) == list(db["pathway_1"])
