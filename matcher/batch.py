@@ -101,7 +101,7 @@ class IntakeScorer:
             try:
                 notes = str(r.get(columns["notes"], "") or "") if "notes" in columns else ""
                 if notes not in self._notes_cache:
-                    if len(self._notes_cache) > 200_000:
+                    if len(self._notes_cache) > 50_000:
                         self._notes_cache.clear()
                     self._notes_cache[notes] = self.notes.extract(notes)
                 records.append(parse_row(r, columns, self._notes_cache[notes]))
@@ -122,7 +122,9 @@ class IntakeScorer:
             except Exception as e:  # noqa: BLE001
                 rows.append({"status": "error", "messages": f"internal error: {type(e).__name__}: {e}",
                              "taxonomy_version": self.taxonomy.version})
-        out = pd.DataFrame(rows, columns=output_columns(cfg)).fillna("")
+        # every output cell is text (empty where not applicable), so the columns have one type in
+        # CSV, XLSX, JSONL and Parquet alike
+        out = pd.DataFrame(rows, columns=output_columns(cfg)).fillna("").astype(str)
         base = df.reset_index(drop=True)
         clash = {c: f"{c}_input" for c in base.columns if c in out.columns}
         return pd.concat([base.rename(columns=clash), out], axis=1)
@@ -168,6 +170,8 @@ class IntakeScorer:
             first = re.split(r"[.;\n]", rec.notes, maxsplit=1)[0][:120]
             guess = self._guess_cache.get(first)
             if guess is None:
+                if len(self._guess_cache) > 20_000:
+                    self._guess_cache.clear()
                 guess = self._guess_cache[first] = self.titles.match(first)
             if guess.status in ("matched", "review"):
                 code, source = guess.onet_code, "notes"
@@ -190,7 +194,7 @@ class IntakeScorer:
                                 years_experience=rec.years_experience, budget_usd=rec.budget_usd,
                                 need_income_now=rec.needs_income_now, isced_level=isced, passed=rec.passed)
             paths = self.pathways.rank(ctx, top=max(cfg.top_pathways, 5))
-            if len(self._path_cache) > 100_000:
+            if len(self._path_cache) > 20_000:
                 self._path_cache.clear()
             self._path_cache[key] = paths
         for i, p in enumerate(paths[:cfg.top_pathways], 1):

@@ -215,7 +215,7 @@ class CredentialNormalizer:
         if len(countries) != len(texts):
             raise InputError("countries must have one entry per credential")
         cache = self.__dict__.setdefault("_result_cache", {})
-        if len(cache) > 200_000:
+        if len(cache) > 50_000:
             cache.clear()
         out = []
         for t, c in zip(texts, countries):
@@ -294,7 +294,7 @@ class CredentialNormalizer:
     def _title_match(self, text: str):
         cache = self.__dict__.setdefault("_title_cache", {})
         if text not in cache:
-            if len(cache) > 100_000:
+            if len(cache) > 20_000:
                 cache.clear()
             cache[text] = self.title_matcher.match(text)
         return cache[text]
