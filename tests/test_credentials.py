@@ -83,3 +83,22 @@ def test_credential_data_is_sourced(taxonomy):
     for col in ("target_onet_higher", "target_onet_technical"):
         for codes in fields[col]:
             assert all(c in taxonomy.titles for c in codes.split("|") if c)
+
+
+def test_credentials_cli_file_and_text(tmp_path, capsys):
+    import pandas as pd
+
+    from matcher.cli import main
+    from matcher.io import read_table, write_table
+
+    src = write_table(pd.DataFrame({"id": ["1", "2", "3"], "cred": ["MBBS", "", "Licenciatura en Enfermería"],
+                                    "pais": ["India", "", "MX"]}), tmp_path / "c.xlsx")
+    out = tmp_path / "o.jsonl"
+    assert main(["credentials", str(src), "-c", "cred", "--country-column", "pais", "-o", str(out),
+                 "--no-progress"]) == 0
+    df = read_table(out)
+    assert list(df["id"]) == ["1", "2", "3"]
+    assert df.loc[0, "target_onet_codes"].startswith("29-12") and df.loc[1, "status"] == "no_match"
+    assert df.loc[2, "isced_level"] == "6" and "Preliminary orientation" in df.loc[2, "explanation"]
+    assert main(["credentials", "--text", "B.Pharm", "--country", "IN"]) == 0
+    assert "29-1051.00" in capsys.readouterr().out

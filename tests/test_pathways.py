@@ -162,3 +162,9 @@ def test_cli_json_has_the_documented_fields(capsys):
 def test_frame(ranker):
     df = pathways_to_frame(ranker.rank(ClientContext("51-4121.00")))
     assert {"rank", "kind", "target_onet", "score", "reasons"} <= set(df.columns)
+
+
+def test_cli_table_output(capsys):
+    assert main(["pathways", "--onet", "51-4121.00", "--english", "A2", "--need-income-now", "--top", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "Welders" in out and " 1. " in out and "score" in out and "Louisville" in out
