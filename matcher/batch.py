@@ -173,7 +173,7 @@ class IntakeScorer:
                 if len(self._guess_cache) > 20_000:
                     self._guess_cache.clear()
                 guess = self._guess_cache[first] = self.titles.match(first)
-            if guess.status in ("matched", "review"):
+            if guess.status == "matched":   # a confident match only: notes are free text
                 code, source = guess.onet_code, "notes"
                 msgs.append(f"occupation guessed from the notes' first sentence (confidence {guess.confidence:.2f})")
                 tm = guess

@@ -69,7 +69,8 @@ class PathwayConfig:
     bridge_max_months: float = 6.0
     max_bridges: int = 6
     max_alternatives: int = 5
-    min_similarity: float = 0.12
+    min_similarity: float = 0.15
+    min_alternative_similarity: float = 0.22   # alternatives must reuse more of the client's work
     wage_ratio_cap: float = 12.0           # wage score saturates at this multiple of the baseline wage
 
     def __post_init__(self):
@@ -95,8 +96,10 @@ class PathwayConfig:
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
                 problems.append(f"{name} must be a non-negative integer (got {v!r})")
-        if not isinstance(self.min_similarity, (int, float)) or not 0 <= self.min_similarity <= 1:
-            problems.append(f"min_similarity must be in [0, 1] (got {self.min_similarity!r})")
+        for name in ("min_similarity", "min_alternative_similarity"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v <= 1:
+                problems.append(f"{name} must be in [0, 1] (got {v!r})")
         if problems:
             raise ConfigError(problems)
 
@@ -230,19 +233,19 @@ class PathwayRanker:
         return codes, index, related, dwa, iwa, tech
 
     def similarity(self, a: str, b: str) -> tuple[float, dict]:
-        _, _, related, dwa, iwa, tech = self._similarity_data
-        rel = related.get(a, {}).get(b, 0.0)
-        da, db = dwa.get(a, set()), dwa.get(b, set())
-        ia, ib = iwa.get(a, set()), iwa.get(b, set())
-        ta, tb = tech.get(a, set()), tech.get(b, set())
-        # share of the target's activities the client already performs (detailed and intermediate)
-        d = len(da & db) / len(db) if db else 0.0
-        i = len(ia & ib) / len(ib) if ib else 0.0
-        t = len(ta & tb) / math.sqrt(len(ta) * len(tb)) if ta and tb else 0.0
-        same_minor = 1.0 if a[:4] == b[:4] else 0.0
-        sim = 0.35 * rel + 0.25 * d + 0.25 * i + 0.10 * min(1.0, 1.5 * t) + 0.05 * same_minor
-        return sim, {"related": round(rel, 3), "shared_activities": round(d, 3), "shared_activity_groups": round(i, 3),
-                     "shared_technology": round(t, 3), "same_minor_group": same_minor}
+        """Similarity of occupation ``b`` to the client's occupation ``a`` (0..1) and its parts:
+        O*NET relatedness, the share of b's detailed and intermediate work activities that a
+        performs, IDF-weighted technology cosine, same SOC minor group."""
+        codes, index, *_ = self._similarity_data
+        if a not in index or b not in index:
+            return 0.0, {"related": 0.0, "shared_activities": 0.0, "shared_activity_groups": 0.0,
+                         "shared_technology": 0.0, "same_minor_group": 0.0}
+        rel, d, i, t, same = self._similarity_vectors(a)
+        j = index[b]
+        sim = 0.35 * rel[j] + 0.25 * d[j] + 0.25 * i[j] + 0.10 * min(1.0, 1.5 * t[j]) + 0.05 * same[j]
+        return float(sim), {"related": round(float(rel[j]), 3), "shared_activities": round(float(d[j]), 3),
+                            "shared_activity_groups": round(float(i[j]), 3), "shared_technology": round(float(t[j]), 3),
+                            "same_minor_group": float(same[j])}
 
     def similar_occupations(self, code: str) -> list[tuple[float, str, dict]]:
         """(similarity, code, parts) of every occupation above ``min_similarity``, best first
@@ -285,6 +288,14 @@ class PathwayRanker:
             m = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(codes), max(1, len(vocab))))
             return m, np.asarray(m.sum(axis=1)).ravel()
 
+        # technology: cosine over IDF-weighted commodities, so that the office software nearly every
+        # occupation lists counts little and specialised tools count much
+        Tm, _ = incidence(tech)
+        df = np.asarray(Tm.sum(axis=0)).ravel()
+        idf = np.log((1 + len(codes)) / (1 + df)) + 1.0
+        Tw = Tm @ sp.diags(idf.astype(np.float32))
+        norms = np.sqrt(np.asarray(Tw.multiply(Tw).sum(axis=1)).ravel())
+        Tw = sp.diags(np.where(norms > 0, 1.0 / np.maximum(norms, 1e-12), 0.0).astype(np.float32)) @ Tw
         R = np.zeros((len(codes), len(codes)), np.float32)
         for a, row in related.items():
             if a in index:
@@ -292,17 +303,17 @@ class PathwayRanker:
                     if b in index:
                         R[index[a], index[b]] = w
         minor = np.array([c[:4] for c in codes])
-        return incidence(dwa), incidence(iwa), incidence(tech), R, minor
+        return incidence(dwa), incidence(iwa), Tw.tocsr(), R, minor
 
     def _similarity_vectors(self, code: str):
         """The parts of ``similarity(code, other)`` for every other occupation at once."""
         codes, index, *_ = self._similarity_data
-        (D, nd), (I, ni), (T, nt), R, minor = self._similarity_matrices
+        (D, nd), (I, ni), Tw, R, minor = self._similarity_matrices
         a = index[code]
         with np.errstate(divide="ignore", invalid="ignore"):
             d = np.nan_to_num(np.asarray((D @ D[a].T).todense()).ravel() / nd)
             i = np.nan_to_num(np.asarray((I @ I[a].T).todense()).ravel() / ni)
-            t = np.nan_to_num(np.asarray((T @ T[a].T).todense()).ravel() / np.sqrt(nt * nt[a]))
+            t = np.asarray((Tw @ Tw[a].T).todense()).ravel()
         same = (minor == code[:4]).astype(float)
         return R[a].astype(float), d, i, t, same
 
@@ -508,7 +519,8 @@ class PathwayRanker:
             jz = self._job_zone(code)
             if jz <= 3 and route_m <= cfg.bridge_max_months and len(bridges) < cfg.max_bridges * 3:
                 bridges.append(("bridge", code, lic, s, parts))
-            elif jz >= 3 and lic is None and len(alternatives) < cfg.max_alternatives * 3:
+            elif jz >= 3 and lic is None and s >= cfg.min_alternative_similarity and \
+                    len(alternatives) < cfg.max_alternatives * 3:
                 alternatives.append(("alternative", code, lic, s, parts))
         out = [(kind, code, lic, s, parts, self._route(lic, code, probe), self.wages.lookup(code, area))
                for kind, code, lic, s, parts in cands + bridges + alternatives]
