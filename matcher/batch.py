@@ -167,16 +167,21 @@ class IntakeScorer:
         if rec.credential and cr.status == "no_match":
             msgs.append(f"credential {rec.credential[:60]!r} not recognized")
         if not code and rec.notes:
-            first = re.split(r"[.;\n]", rec.notes, maxsplit=1)[0][:120]
-            guess = self._guess_cache.get(first)
-            if guess is None:
-                if len(self._guess_cache) > 20_000:
-                    self._guess_cache.clear()
-                guess = self._guess_cache[first] = self.titles.match(first)
-            if guess.status == "matched":   # a confident match only: notes are free text
-                code, source = guess.onet_code, "notes"
-                msgs.append(f"occupation guessed from the notes' first sentence (confidence {guess.confidence:.2f})")
-                tm = guess
+            # free-text notes: the first sentence and any parenthesised phrase, each tried as a title;
+            # only a confident match counts
+            phrases = [re.split(r"[.;\n]", rec.notes, maxsplit=1)[0][:120]] + re.findall(r"\(([^)]{3,60})\)", rec.notes)
+            best = None
+            for ph in phrases:
+                guess = self._guess_cache.get(ph)
+                if guess is None:
+                    if len(self._guess_cache) > 20_000:
+                        self._guess_cache.clear()
+                    guess = self._guess_cache[ph] = self.titles.match(ph)
+                if guess.status == "matched" and (best is None or guess.confidence > best.confidence):
+                    best = guess
+            if best is not None:
+                code, source, tm = best.onet_code, "notes", best
+                msgs.append(f"occupation guessed from the notes: {best.query!r} (confidence {best.confidence:.2f})")
         if not code:
             what = "no title, credential or usable notes" if not (rec.previous_title or rec.credential) else \
                 "neither the title nor the credential could be matched"
