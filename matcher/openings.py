@@ -230,14 +230,21 @@ class OpeningRanker:
         self.required_ = [tuple(l for l in str(v).split("|") if l) for v in o["required_licenses"]]
         self.supports_ = np.array([str(v).lower() == "yes" for v in o["supports_relicensing"]])
         self._occ_cache: dict[str, np.ndarray] = {}
+        self.__dict__.pop("_code_pos_", None)
         self._req_cache: dict[tuple, np.ndarray] = {}
         return self
 
     def _occupation_vector(self, code: str) -> np.ndarray:
         if code not in self._occ_cache:
-            uniq = {c: (1.0 if c == code else min(1.0, self.pathways.similarity(code, c)[0]) if c and code else 0.0)
-                    for c in set(self.codes_)}
-            self._occ_cache[code] = np.array([uniq[c] for c in self.codes_])
+            if len(self._occ_cache) > 5_000:
+                self._occ_cache.clear()
+            codes, sim = self.pathways.similarity_vector(code)
+            if not hasattr(self, "_code_pos_"):
+                pos = {c: i for i, c in enumerate(codes)}
+                self._code_pos_ = np.array([pos.get(c, -1) for c in self.codes_])
+            v = np.where(self._code_pos_ >= 0, np.minimum(1.0, sim[np.maximum(self._code_pos_, 0)]), 0.0)
+            v[self.codes_ == code] = 1.0
+            self._occ_cache[code] = v
         return self._occ_cache[code]
 
     def _requirements_vector(self, in_progress: tuple[str, ...]) -> np.ndarray:

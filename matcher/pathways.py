@@ -240,25 +240,42 @@ class PathwayRanker:
         if a not in index or b not in index:
             return 0.0, {"related": 0.0, "shared_activities": 0.0, "shared_activity_groups": 0.0,
                          "shared_technology": 0.0, "same_minor_group": 0.0}
-        rel, d, i, t, same = self._similarity_vectors(a)
+        sim, (rel, d, i, t, same) = self._similarity_row(a)
         j = index[b]
-        sim = 0.35 * rel[j] + 0.25 * d[j] + 0.25 * i[j] + 0.10 * min(1.0, 1.5 * t[j]) + 0.05 * same[j]
-        return float(sim), {"related": round(float(rel[j]), 3), "shared_activities": round(float(d[j]), 3),
-                            "shared_activity_groups": round(float(i[j]), 3), "shared_technology": round(float(t[j]), 3),
-                            "same_minor_group": float(same[j])}
+        return float(sim[j]), {"related": round(float(rel[j]), 3), "shared_activities": round(float(d[j]), 3),
+                               "shared_activity_groups": round(float(i[j]), 3),
+                               "shared_technology": round(float(t[j]), 3), "same_minor_group": float(same[j])}
 
-    def similar_occupations(self, code: str) -> list[tuple[float, str, dict]]:
-        """(similarity, code, parts) of every occupation above ``min_similarity``, best first
-        (military codes excluded); cached per occupation on this ranker."""
+    def similarity_vector(self, a: str) -> tuple[list[str], np.ndarray]:
+        """(codes, similarity of each code to ``a``): one vectorised row, cached per occupation."""
+        codes, index, *_ = self._similarity_data
+        if a not in index:
+            return codes, np.zeros(len(codes))
+        return codes, self._similarity_row(a)[0]
+
+    def _similarity_row(self, a: str):
+        cache = self.__dict__.setdefault("_row_cache", {})
+        if a not in cache:
+            if len(cache) > 2_000:
+                cache.clear()
+            rel, d, i, t, same = self._similarity_vectors(a)
+            sim = 0.35 * rel + 0.25 * d + 0.25 * i + 0.10 * np.minimum(1.0, 1.5 * t) + 0.05 * same
+            cache[a] = (sim.astype(np.float32), tuple(x.astype(np.float32) for x in (rel, d, i, t, same)))
+        return cache[a]
+
+    def similar_occupations(self, code: str, limit: int = 150) -> list[tuple[float, str, dict]]:
+        """(similarity, code, parts) of the ``limit`` most similar occupations above ``min_similarity``,
+        best first (military codes excluded); cached per occupation on this ranker."""
         cache = self.__dict__.setdefault("_similar_cache", {})
         if code not in cache:
+            if len(cache) > 2_000:
+                cache.clear()
             codes, index, *_ = self._similarity_data
-            rel, d, i, t, same = self._similarity_vectors(code)
-            sim = 0.35 * rel + 0.25 * d + 0.25 * i + 0.10 * np.minimum(1.0, 1.5 * t) + 0.05 * same
+            sim, (rel, d, i, t, same) = self._similarity_row(code)
             order = np.lexsort((np.arange(len(codes)), -sim))
             sims = []
             for j in order:
-                if sim[j] < self.config.min_similarity:
+                if sim[j] < self.config.min_similarity or len(sims) >= limit:
                     break
                 other = codes[j]
                 if other == code or other.startswith("55-"):
