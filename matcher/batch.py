@@ -199,7 +199,7 @@ class IntakeScorer:
                                 years_experience=rec.years_experience, budget_usd=rec.budget_usd,
                                 need_income_now=rec.needs_income_now, isced_level=isced, passed=rec.passed)
             paths = self.pathways.rank(ctx, top=max(cfg.top_pathways, 5))
-            if len(self._path_cache) > 20_000:
+            if len(self._path_cache) > 4_000:
                 self._path_cache.clear()
             self._path_cache[key] = paths
         for i, p in enumerate(paths[:cfg.top_pathways], 1):
