@@ -58,15 +58,24 @@ def iter_table(path: str | Path, chunksize: int | None = 50_000) -> Iterator[pd.
         if fmt in ("csv", "tsv"):
             enc = _detect_encoding(p)
             sep = "\t" if fmt == "tsv" else None
-            kw = dict(dtype=str, keep_default_na=False, encoding=enc, sep=sep, engine="python",
-                      on_bad_lines="error")
+            import csv as _csv
+
+            kw = dict(dtype=str, keep_default_na=False, encoding=enc, sep=sep, engine="python")
+            sample = p.read_bytes()[:65536].decode(enc, errors="replace")
             if sep is None:
-                import csv as _csv
-                sample = p.read_bytes()[:65536].decode(enc, errors="replace")
                 try:
                     kw["sep"] = _csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
                 except _csv.Error:
                     kw["sep"] = ","
+            header = next(_csv.reader(sample.splitlines()[:1], delimiter=kw["sep"]), [])
+            width = len(header)
+
+            def keep_bad_line(fields: list[str]) -> list[str]:
+                # a row with more cells than the header (an unquoted delimiter in a field) is kept:
+                # its extra cells are joined back into the last column, so nothing is lost
+                return fields[: width - 1] + [kw["sep"].join(fields[width - 1:])] if width else fields
+
+            kw["on_bad_lines"] = keep_bad_line
             if chunksize:
                 yield from pd.read_csv(p, chunksize=chunksize, **kw)
             else:

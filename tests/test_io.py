@@ -55,3 +55,11 @@ def test_writer_is_atomic(tmp_path):
             w.write(pd.DataFrame({"a": ["1"]}))
             raise RuntimeError("boom")
     assert not target.exists() and not list(tmp_path.glob(".*part*"))
+
+
+def test_malformed_rows_are_kept(tmp_path):
+    p = tmp_path / "bad.csv"
+    p.write_text("id,title,notes\n1,Welder,ok\n2,Cook, line,extra note\n3\n4,RN,fine\n", encoding="utf-8")
+    df = read_table(p)
+    assert list(df["id"]) == ["1", "2", "3", "4"]
+    assert df.loc[1, "notes"] == " line,extra note" and df.loc[2, "title"] == ""
