@@ -76,10 +76,12 @@ def iter_table(path: str | Path, chunksize: int | None = 50_000) -> Iterator[pd.
                 return fields[: width - 1] + [kw["sep"].join(fields[width - 1:])] if width else fields
 
             kw["on_bad_lines"] = keep_bad_line
+            # short rows are padded: their missing cells are '' like every other empty cell
             if chunksize:
-                yield from pd.read_csv(p, chunksize=chunksize, **kw)
+                for chunk in pd.read_csv(p, chunksize=chunksize, **kw):
+                    yield chunk.fillna("")
             else:
-                yield pd.read_csv(p, **kw)
+                yield pd.read_csv(p, **kw).fillna("")
             return
         if fmt == "jsonl":
             reader = pd.read_json(p, lines=True, dtype=False, chunksize=chunksize or 10**9)
