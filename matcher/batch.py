@@ -93,7 +93,20 @@ class IntakeScorer:
     # --- one chunk ---
     def score_frame(self, df: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
         """Score a chunk; returns the chunk's columns plus the output columns, same row order."""
-        cfg = self.config
+        rows, _ = self._score_rows(df, columns)
+        # every output cell is text (empty where not applicable), so the columns have one type in
+        # CSV, XLSX, JSONL and Parquet alike
+        out = pd.DataFrame(rows, columns=output_columns(self.config)).fillna("").astype(str)
+        base = df.reset_index(drop=True)
+        clash = {c: f"{c}_input" for c in base.columns if c in out.columns}
+        return pd.concat([base.rename(columns=clash), out], axis=1)
+
+    def client_profiles(self, df: pd.DataFrame, columns: Mapping[str, str]) -> list:
+        """The ``ClientProfile`` of every row (None where the row cannot be scored), for ranking
+        clients against an opening with ``OpeningRanker.rank_clients``."""
+        return self._score_rows(df, columns)[1]
+
+    def _score_rows(self, df: pd.DataFrame, columns: Mapping[str, str]) -> tuple[list[dict], list]:
         raw = df.to_dict("records")
         records: list[ClientRecord | None] = []
         errors: list[str] = []
@@ -122,12 +135,8 @@ class IntakeScorer:
             except Exception as e:  # noqa: BLE001
                 rows.append({"status": "error", "messages": f"internal error: {type(e).__name__}: {e}",
                              "taxonomy_version": self.taxonomy.version})
-        # every output cell is text (empty where not applicable), so the columns have one type in
-        # CSV, XLSX, JSONL and Parquet alike
-        out = pd.DataFrame(rows, columns=output_columns(cfg)).fillna("").astype(str)
-        base = df.reset_index(drop=True)
-        clash = {c: f"{c}_input" for c in base.columns if c in out.columns}
-        return pd.concat([base.rename(columns=clash), out], axis=1)
+        profiles = [r.pop("_profile", None) for r in rows]
+        return rows, profiles
 
     def _score_record(self, rec: ClientRecord | None, err: str, tm, cr) -> dict:
         from .openings import ClientProfile
@@ -209,11 +218,12 @@ class IntakeScorer:
         if paths:
             expl.append(f"pathway 1: {paths[0].reasons[0]}")
         status = "ok"
+        prof = ClientProfile(rec.client_id, code, tuple((p.target_onet, p.kind, p.score) for p in paths),
+                             rec.english_level, rec.years_experience, rec.zip,
+                             tuple(p.license["id"] for p in paths if p.kind == "relicensure" and p.license),
+                             wants_relicensing=any(p.kind == "relicensure" for p in paths[:2]))
+        row["_profile"] = prof
         if self.opening_ranker is not None and cfg.top_openings:
-            prof = ClientProfile(rec.client_id, code, tuple((p.target_onet, p.kind, p.score) for p in paths),
-                                 rec.english_level, rec.years_experience, rec.zip,
-                                 tuple(p.license["id"] for p in paths if p.kind == "relicensure" and p.license),
-                                 wants_relicensing=any(p.kind == "relicensure" for p in paths[:2]))
             for i, m in enumerate(self.opening_ranker.rank_openings(prof, top=cfg.top_openings), 1):
                 row[f"opening_{i}"] = f"{m.employer} - {m.title} [{m.opening_id}] (score {m.score:.2f})"
         elif cfg.top_openings:

@@ -202,6 +202,35 @@ def cmd_score(args) -> int:
     return 0
 
 
+# --- clients for an opening ------------------------------------------------------------------
+def cmd_clients(args) -> int:
+    from .batch import IntakeScorer, ScoreConfig
+    from .intake import resolve_columns
+    from .io import read_table
+    from .openings import load_openings, prepare_openings
+
+    intake = read_table(args.intake)
+    columns = resolve_columns(intake.columns, _pairs(args.map, "--map"))
+    scorer = IntakeScorer(ScoreConfig(area=args.area, state=args.state))
+    openings = prepare_openings(load_openings(args.openings, _pairs(args.openings_map, "--openings-map")),
+                                scorer.titles, scorer.taxonomy)
+    from .openings import OpeningRanker
+
+    ranker = OpeningRanker(scorer.pathways).fit(openings)
+    profiles = [p for p in scorer.client_profiles(intake, columns) if p is not None]
+    ranked = ranker.rank_clients(args.opening_id, profiles, top=args.top)
+    row = openings[openings["opening_id"].astype(str) == str(args.opening_id)].iloc[0]
+    if args.format == "json":
+        print(json.dumps([m.to_dict() for m in ranked], indent=2, ensure_ascii=False))
+        return 0
+    print(f"Clients for {row['opening_id']}: {row['employer']} - {row['title']} ({row['onet_code']} {row['onet_title']})")
+    for i, m in enumerate(ranked, 1):
+        print(f"{i:>2}. {m.client_id}  score {m.score:.2f}  " + " ".join(f"{k}={v:.2f}" for k, v in m.components.items()))
+        for r in m.reasons:
+            print(f"      - {r}")
+    return 0
+
+
 # --- parser -----------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="matcher", description="Credential pathway matching engine")
@@ -264,6 +293,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-jobs", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("clients", help="rank the clients of an intake file for one opening")
+    p.add_argument("opening_id", help="the opening's id in the openings file")
+    p.add_argument("--intake", required=True, help="intake file")
+    p.add_argument("--openings", required=True, help="openings file")
+    p.add_argument("--map", action="append", metavar="COLUMN=FIELD", help="map an intake column")
+    p.add_argument("--openings-map", action="append", metavar="COLUMN=FIELD", help="map an openings column")
+    p.add_argument("--area", default="0031140")
+    p.add_argument("--state", default="KY")
+    p.add_argument("--top", type=int, default=10)
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.set_defaults(func=cmd_clients)
     return ap
 
 

@@ -118,3 +118,9 @@ def test_score_parallel_matches_serial(tmp_path):
     da, db = read_table(a), read_table(b)
     assert list(da["client_id"]) == list(db["client_id"])
     assert list(da["onet_code"]) == list(db["onet_code"]) and list(da["pathway_1"]) == list(db["pathway_1"])
+
+
+def test_clients_for_an_opening_cli(capsys):
+    assert main(["clients", "OPN-0007", "--intake", str(INTAKE), "--openings", str(OPENINGS), "--top", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Clients for OPN-0007") and " 1. CL-" in out and "score" in out
