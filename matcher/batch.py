@@ -20,6 +20,7 @@ import pandas as pd
 from .errors import ConfigError, InputError
 from .credentials import normalize_country
 from .intake import ClientRecord, NotesExtractor, parse_row, resolve_columns
+from .settings import integer_problems, number_problems
 from .wages import LOUISVILLE
 
 __all__ = ["ScoreConfig", "IntakeScorer", "score_file", "OUTPUT_COLUMNS"]
@@ -36,14 +37,9 @@ class ScoreConfig:
     loan_max_usd: float = 3000.0
 
     def __post_init__(self):
-        problems = []
-        for name in ("top_pathways", "top_openings", "chunk_size", "n_jobs"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < (0 if name.startswith("top") else 1):
-                problems.append(f"{name} must be a {'non-negative' if name.startswith('top') else 'positive'} "
-                                f"integer (got {v!r})")
-        if not isinstance(self.loan_max_usd, (int, float)) or self.loan_max_usd < 0:
-            problems.append(f"loan_max_usd must be a non-negative number (got {self.loan_max_usd!r})")
+        problems = integer_problems(self, ("top_pathways", "top_openings"), minimum=0)
+        problems += integer_problems(self, ("chunk_size", "n_jobs"))
+        problems += number_problems(self, ("loan_max_usd",))
         if problems:
             raise ConfigError(problems)
 

@@ -13,9 +13,10 @@ import pandas as pd
 
 from .errors import ConfigError, InputError
 from .licensing import cefr_rank
+from .settings import number_problems
 
 __all__ = ["OPENING_FIELDS", "OpeningWeights", "OpeningMatch", "OpeningRanker", "load_openings", "prepare_openings",
-           "ClientProfile", "zip_distance_miles"]
+           "ClientProfile"]
 
 OPENING_FIELDS = ("opening_id", "employer", "title", "city", "state", "zip", "sector", "wage_min", "wage_max",
                   "wage_unit", "shift", "required_licenses", "certifications", "english_level",
@@ -103,16 +104,6 @@ def prepare_openings(openings: pd.DataFrame, title_matcher, taxonomy) -> pd.Data
     return out
 
 
-def zip_distance_miles(a: str, b: str, coords: Mapping[str, tuple[float, float]]) -> float | None:
-    pa, pb = coords.get(a), coords.get(b)
-    if not pa or not pb:
-        return None
-    lat1, lon1 = map(math.radians, pa)
-    lat2, lon2 = map(math.radians, pb)
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 3958.8 * 2 * math.asin(math.sqrt(h))
-
-
 @dataclass(frozen=True)
 class OpeningWeights:
     occupation: float = 0.35
@@ -125,9 +116,7 @@ class OpeningWeights:
     relicensing_bonus: float = 0.05
 
     def __post_init__(self):
-        problems = [f"{f.name} must be a non-negative number (got {getattr(self, f.name)!r})" for f in fields(self)
-                    if not isinstance(getattr(self, f.name), (int, float)) or isinstance(getattr(self, f.name), bool)
-                    or getattr(self, f.name) < 0]
+        problems = number_problems(self, [f.name for f in fields(self)])
         if not problems and self.distance_scale_miles == 0:
             problems.append("distance_scale_miles must be positive")
         if problems:

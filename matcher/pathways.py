@@ -23,6 +23,7 @@ import pandas as pd
 
 from .errors import ConfigError, InputError
 from .licensing import PAID_KINDS, License, LicensingData, Step, cefr_rank
+from .settings import integer_problems, number_problems
 from .taxonomy import Taxonomy, load_taxonomy
 from .wages import LOUISVILLE, WageTable
 
@@ -80,26 +81,14 @@ class PathwayConfig:
             if not isinstance(w, PathwayWeights):
                 problems.append(f"{name} must be a PathwayWeights")
                 continue
-            for f in fields(w):
-                v = getattr(w, f.name)
-                if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
-                    problems.append(f"{name}.{f.name} must be a non-negative number (got {v!r})")
-            vals = [getattr(w, f.name) for f in fields(w)]
-            if all(isinstance(v, (int, float)) and v >= 0 for v in vals) and sum(vals) <= 0:
+            bad = number_problems(w, [f.name for f in fields(w)])
+            problems += [f"{name}.{b}" for b in bad]
+            if not bad and sum(getattr(w, f.name) for f in fields(w)) <= 0:
                 problems.append(f"{name} must have a positive sum")
-        for name in ("loan_max_usd", "time_scale_months", "income_now_time_scale_months", "bridge_max_months",
-                     "wage_ratio_cap"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
-                problems.append(f"{name} must be a non-negative number (got {v!r})")
-        for name in ("max_bridges", "max_alternatives"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-                problems.append(f"{name} must be a non-negative integer (got {v!r})")
-        for name in ("min_similarity", "min_alternative_similarity"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v <= 1:
-                problems.append(f"{name} must be in [0, 1] (got {v!r})")
+        problems += number_problems(self, ("loan_max_usd", "time_scale_months", "income_now_time_scale_months",
+                                           "bridge_max_months", "wage_ratio_cap"))
+        problems += integer_problems(self, ("max_bridges", "max_alternatives"), minimum=0)
+        problems += number_problems(self, ("min_similarity", "min_alternative_similarity"), 0.0, 1.0)
         if problems:
             raise ConfigError(problems)
 

@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .errors import ConfigError, InputError
+from .settings import integer_problems, number_problems
 from .language import LANGUAGE_NAMES, LanguageIdentifier
 from .taxonomy import Taxonomy, load_taxonomy
 from .text import has_letters, normalize_title, tokens
@@ -56,15 +57,10 @@ class TitleMatcherConfig:
     retrieval_max_df: int = 300
 
     def __post_init__(self):
-        problems = []
-        for name in ("top", "candidate_aliases", "candidate_occupations", "batch_size", "retrieval_max_df"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                problems.append(f"{name} must be a positive integer (got {v!r})")
-        for name in ("word_weight", "char_weight", "match_threshold", "review_threshold", "min_similarity"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v <= 1:
-                problems.append(f"{name} must be a number in [0, 1] (got {v!r})")
+        problems = integer_problems(self, ("top", "candidate_aliases", "candidate_occupations", "batch_size",
+                                           "retrieval_max_df"))
+        problems += number_problems(self, ("word_weight", "char_weight", "match_threshold", "review_threshold",
+                                           "min_similarity"), 0.0, 1.0)
         if not problems:
             if self.review_threshold > self.match_threshold:
                 problems.append("review_threshold must not exceed match_threshold")

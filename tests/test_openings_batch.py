@@ -124,3 +124,15 @@ def test_clients_for_an_opening_cli(capsys):
     assert main(["clients", "OPN-0007", "--intake", str(INTAKE), "--openings", str(OPENINGS), "--top", "3"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Clients for OPN-0007") and " 1. CL-" in out and "score" in out
+
+
+def test_score_and_opening_settings_report_every_problem():
+    from matcher.errors import ConfigError
+    from matcher.openings import OpeningWeights
+
+    with pytest.raises(ConfigError) as e:
+        ScoreConfig(top_pathways=-1, n_jobs=0, loan_max_usd=-1)
+    assert len(e.value.problems) == 3
+    with pytest.raises(ConfigError) as e:
+        OpeningWeights(occupation=-1, wage="high")
+    assert len(e.value.problems) == 2
