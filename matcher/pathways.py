@@ -317,8 +317,10 @@ class PathwayRanker:
         (D, nd), (I, ni), Tw, R, minor = self._similarity_matrices
         a = index[code]
         with np.errstate(divide="ignore", invalid="ignore"):
-            d = np.nan_to_num(np.asarray((D @ D[a].T).todense()).ravel() / nd)
-            i = np.nan_to_num(np.asarray((I @ I[a].T).todense()).ravel() / ni)
+            # the share of the target's activities the client performs; targets with very few listed
+            # activities are damped (a floor on the denominator) so that a thin profile cannot look similar
+            d = np.nan_to_num(np.asarray((D @ D[a].T).todense()).ravel() / np.maximum(nd, 8))
+            i = np.nan_to_num(np.asarray((I @ I[a].T).todense()).ravel() / np.maximum(ni, 6))
             t = np.asarray((Tw @ Tw[a].T).todense()).ravel()
         same = (minor == code[:4]).astype(float)
         return R[a].astype(float), d, i, t, same
