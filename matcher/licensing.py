@@ -18,6 +18,16 @@ STEP_KINDS = {"credential_evaluation", "english_test", "exam", "education", "sup
 PAID_KINDS = {"residency"}  # steps that are paid work in the target occupation
 
 
+def months_before_paid(steps) -> float:
+    """Months of the steps before the first paid one (a residency is paid work), one after another."""
+    months = 0.0
+    for s in steps:
+        if s.kind in PAID_KINDS:
+            break
+        months += s.months
+    return months
+
+
 def cefr_rank(level: str | None) -> int | None:
     """A1 -> 1 ... C2 -> 6; None for empty or unknown values."""
     if not level:
@@ -69,6 +79,10 @@ class License:
     @property
     def required_steps(self) -> tuple[Step, ...]:
         return tuple(s for s in self.steps if s.required == "yes")
+
+    @property
+    def months_before_paid(self) -> float:
+        return months_before_paid(self.required_steps)
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -179,16 +179,8 @@ class OpeningRanker:
 
     @cached_property
     def _license_months(self) -> dict[str, float]:
-        out = {}
-        for state in self.pathways.licensing.states:
-            for lid, lic in self.pathways.licensing.licenses(state).items():
-                months = 0.0
-                for s in lic.required_steps:
-                    if s.kind == "residency":
-                        break
-                    months += s.months
-                out[lid] = months
-        return out
+        lic = self.pathways.licensing
+        return {lid: l.months_before_paid for st in lic.states for lid, l in lic.licenses(st).items()}
 
     def fit(self, openings: pd.DataFrame) -> "OpeningRanker":
         o = openings.reset_index(drop=True)

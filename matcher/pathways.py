@@ -22,14 +22,13 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError, InputError
-from .licensing import PAID_KINDS, License, LicensingData, Step, cefr_rank
+from .licensing import License, LicensingData, Step, cefr_rank, months_before_paid
 from .settings import integer_problems, number_problems
 from .taxonomy import Taxonomy, load_taxonomy
 from .wages import LOUISVILLE, WageTable
 
 __all__ = ["PathwayWeights", "PathwayConfig", "ClientContext", "Pathway", "PathwayRanker", "pathways_to_frame"]
 
-KINDS = ("relicensure", "direct", "bridge", "alternative")
 # CEFR a job usually needs when no licence sets one, by O*NET Job Zone
 CEFR_BY_JOB_ZONE = {1: "A2", 2: "B1", 3: "B1", 4: "B2", 5: "C1"}
 # months to a first job when no licence route applies: job search plus short employer training
@@ -349,11 +348,7 @@ class PathwayRanker:
         unknown = sum(1 for s in req if s.cost_usd is None)
         eligible = sum(s.cost_usd or 0.0 for s in req if s.loan_eligible)
         loan = min(cfg.loan_max_usd, eligible)
-        before_paid = 0.0
-        for s in req:
-            if s.kind in PAID_KINDS:
-                break
-            before_paid += s.months
+        before_paid = months_before_paid(req)
         return {"steps": tuple(steps), "total": round(total, 2), "unknown": unknown, "loan": round(loan, 2),
                 "oop": round(max(0.0, total - loan), 2), "months": sum(s.months for s in req),
                 "before_paid": round(before_paid, 2), "skipped": skipped}

@@ -1,7 +1,6 @@
 """BLS OEWS May 2025 wages and employment, with area -> state -> national fallback."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -38,14 +37,6 @@ class WageFigure:
     @property
     def found(self) -> bool:
         return self.annual_median is not None
-
-
-def _f(v) -> float | None:
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(x) else x
 
 
 class WageTable:
