@@ -20,6 +20,7 @@ import pandas as pd
 from .errors import ConfigError, InputError
 from .credentials import normalize_country
 from .intake import ClientRecord, NotesExtractor, parse_row, resolve_columns
+from .pathways import format_range
 from .settings import integer_problems, number_problems
 from .wages import LOUISVILLE
 
@@ -47,7 +48,8 @@ class ScoreConfig:
 def output_columns(cfg: ScoreConfig) -> list[str]:
     cols = ["onet_code", "onet_title", "soc_code", "occupation_source", "title_status", "title_confidence", "language",
             "credential_type", "isced_level", "us_equivalent", "credential_field", "credential_targets",
-            "evaluation_services", "english_level_used", "years_experience_used", "passed_exams"]
+            "evaluation_services", "english_level_used", "years_experience_used", "passed_exams", "planned_exams",
+            "licence_state", "wage_area"]
     cols += [f"pathway_{i}" for i in range(1, cfg.top_pathways + 1)]
     cols += [f"opening_{i}" for i in range(1, cfg.top_openings + 1)]
     cols += ["status", "messages", "explanation", "taxonomy_version"]
@@ -70,7 +72,7 @@ class IntakeScorer:
         self.openings = openings
         from .credentials import CredentialNormalizer
         from .openings import OpeningRanker
-        from .pathways import PathwayConfig, PathwayRanker
+        from .pathways import ClientContext, PathwayConfig, PathwayRanker
         from .taxonomy import load_taxonomy
         from .titles import TitleMatcher
 
@@ -78,13 +80,33 @@ class IntakeScorer:
         self.titles = TitleMatcher.load(taxonomy=self.taxonomy)
         self.credentials = CredentialNormalizer(self.taxonomy, title_matcher=self.titles)
         self.pathways = PathwayRanker(PathwayConfig(loan_max_usd=self.config.loan_max_usd), taxonomy=self.taxonomy)
-        self.pathways.wages.check_area(self.config.area)
-        self.pathways.licensing.licenses(self.config.state)
+        self.pathways.resolve_place(ClientContext("00-0000.00", state=self.config.state, area=self.config.area))
         self.opening_ranker = OpeningRanker(self.pathways).fit(openings) if openings is not None and len(openings) else None
-        self.notes = NotesExtractor()
+        self.notes = NotesExtractor(exams=self.pathways.exams)
         self._path_cache: dict = {}
         self._notes_cache: dict = {}
         self._guess_cache: dict = {}
+        self._place_cache: dict = {}
+
+    def _place(self, zip_code: str) -> tuple[str, str, str]:
+        """(state, OEWS area, message) for a row: its ZIP decides when the project has that state's
+        licences; otherwise the configured state and area, with a message."""
+        cfg = self.config
+        if not zip_code:
+            return cfg.state, cfg.area, ""
+        hit = self._place_cache.get(zip_code)
+        if hit is None:
+            from .pathways import ClientContext
+
+            try:
+                state, area, _ = self.pathways.resolve_place(ClientContext("00-0000.00", zip_code=zip_code))
+                hit = (state, area, "")
+            except InputError as e:
+                hit = (cfg.state, cfg.area, f"zip {zip_code}: {e}; {cfg.state} licences and area {cfg.area} used")
+            if len(self._place_cache) > 50_000:
+                self._place_cache.clear()
+            self._place_cache[zip_code] = hit
+        return hit
 
     # --- one chunk ---
     def score_frame(self, df: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
@@ -113,7 +135,7 @@ class IntakeScorer:
                     if len(self._notes_cache) > 50_000:
                         self._notes_cache.clear()
                     self._notes_cache[notes] = self.notes.extract(notes)
-                records.append(parse_row(r, columns, self._notes_cache[notes]))
+                records.append(parse_row(r, columns, self._notes_cache[notes], exams=self.pathways.exams))
                 errors.append("")
             except Exception as e:  # noqa: BLE001 - one bad row never stops the batch
                 records.append(None)
@@ -152,7 +174,7 @@ class IntakeScorer:
                    evaluation_services="|".join(cr.evaluation_service_names),
                    english_level_used=rec.english_level or "",
                    years_experience_used="" if rec.years_experience is None else rec.years_experience,
-                   passed_exams="|".join(rec.passed))
+                   passed_exams="|".join(rec.passed), planned_exams="|".join(rec.planned))
         code, source = "", ""
         if tm.status in ("matched", "review") and rec.previous_title:
             code, source = tm.onet_code, "title"
@@ -197,19 +219,29 @@ class IntakeScorer:
                    occupation_source=source)
         expl = [f"occupation from {source}: " + (cr.explanation if source == "credential" else tm.explanation)]
         isced = cr.isced_level if cr.status != "no_match" else None
-        key = (code, rec.english_level, rec.years_experience, rec.budget_usd, rec.needs_income_now, rec.passed, isced)
+        state, area, place_msg = self._place(rec.zip)
+        if place_msg:
+            msgs.append(place_msg)
+        key = (code, rec.english_level, rec.years_experience, rec.budget_usd, rec.needs_income_now, rec.passed, isced,
+               state, area)
         paths = self._path_cache.get(key)
         if paths is None:
-            ctx = ClientContext(code, state=cfg.state, area=cfg.area, english=rec.english_level,
+            ctx = ClientContext(code, state=state, area=area, english=rec.english_level,
                                 years_experience=rec.years_experience, budget_usd=rec.budget_usd,
                                 need_income_now=rec.needs_income_now, isced_level=isced, passed=rec.passed)
             paths = self.pathways.rank(ctx, top=max(cfg.top_pathways, 5))
             if len(self._path_cache) > 4_000:
                 self._path_cache.clear()
             self._path_cache[key] = paths
+        row.update(licence_state=state, wage_area=area)
         for i, p in enumerate(paths[:cfg.top_pathways], 1):
-            row[f"pathway_{i}"] = (f"{p.kind}: {p.target_title} ({p.target_onet}); {p.months_to_first_job:g} months; "
-                                   f"cost {_fmt_money(p.total_cost_usd)} (loan {_fmt_money(p.loan_coverable_usd)}); "
+            if p.route_known:
+                plan = (f"{format_range(p.months_to_first_paycheck_min, p.months_to_first_paycheck_max)} months without "
+                        f"pay; cost {format_range(p.total_cost_usd, p.total_cost_usd_max, money=True)} "
+                        f"(loan {format_range(p.loan_coverable_usd, p.loan_coverable_usd, money=True)})")
+            else:
+                plan = "licence route not in the data (months and cost unknown)"
+            row[f"pathway_{i}"] = (f"{p.kind}: {p.target_title} ({p.target_onet}); {plan}; "
                                    f"median {_fmt_money(p.median_annual_wage)}/yr; score {p.score:.2f}")
         if paths:
             expl.append(f"pathway 1: {paths[0].reasons[0]}")

@@ -149,30 +149,61 @@ def cmd_credentials(args) -> int:
 
 # --- pathways ---------------------------------------------------------------------------------
 def cmd_pathways(args) -> int:
-    from .pathways import ClientContext, PathwayRanker
+    from .pathways import ClientContext, PathwayRanker, format_range
 
     ranker = PathwayRanker()
     client = ClientContext(onet_code=args.onet, state=args.state, area=args.area, english=args.english,
                            years_experience=args.years, budget_usd=args.budget, need_income_now=args.need_income_now,
-                           passed=tuple(args.passed or ()))
+                           passed=tuple(args.passed or ()), zip_code=args.zip)
     paths = ranker.rank(client, top=args.top)
     if args.format == "json":
         print(json.dumps([p.to_dict() for p in paths], indent=2, ensure_ascii=False))
         return 0
     tax = ranker.taxonomy
-    print(f"Pathways for {args.onet} {tax.title(args.onet)} - state {client.state}, area {client.area} "
-          f"({ranker.wages.area_name(ranker.wages.check_area(client.area))}); English {client.english or '?'}, "
+    state, area, _ = ranker.resolve_place(client)
+    print(f"Pathways for {args.onet} {tax.title(args.onet)} - state {state}, area {area} "
+          f"({ranker.wages.area_name(area)}); English {client.english or '?'}, "
           f"{client.years_experience if client.years_experience is not None else '?'} years, budget "
           f"${client.budget_usd or 0:,.0f}{', needs income now' if client.need_income_now else ''}")
     for p in paths:
         wage = f"${p.median_annual_wage:,.0f}" if p.median_annual_wage else "n/a"
-        lic = f" [{p.license['id']}]" if p.license else ""
-        print(f"{p.rank:>2}. {p.kind:<11} {p.target_onet} {p.target_title}{lic}")
-        print(f"    score {p.score:.3f}  months {p.months_to_first_job:g}  cost ${p.total_cost_usd:,.0f} "
-              f"(loan ${p.loan_coverable_usd:,.0f})  median {wage}  " +
-              " ".join(f"{k}={v:.2f}" for k, v in p.components.items()))
+        lic = f" [{p.license['id']}]" if p.license and p.license.get("id") else ""
+        print(f"{p.rank:>2}. {p.kind:<11} {p.target_onet} {p.target_title}{lic}  (licence: {p.licence_required})")
+        if p.route_known:
+            print(f"    score {p.score:.3f}  no income {format_range(p.months_to_first_paycheck_min, p.months_to_first_paycheck_max)} "
+                  f"months, working in {format_range(p.months_to_first_job, p.months_to_first_job_max)} months  "
+                  f"fees {format_range(p.total_cost_usd, p.total_cost_usd_max, money=True)} "
+                  f"(loan {format_range(p.loan_coverable_usd, p.loan_coverable_usd, money=True)})  median {wage}")
+        else:
+            print(f"    score {p.score:.3f}  route not in the data: months and fees unknown  median {wage}")
+        print("    " + " ".join(f"{k}={v:.2f}" for k, v in p.components.items()))
         for r in p.reasons:
             print(f"      - {r}")
+        for c in p.caveats:
+            print(f"      ! {c}")
+    return 0
+
+
+# --- data audit -------------------------------------------------------------------------------
+def cmd_data(args) -> int:
+    from .licensing import LicensingData
+
+    data = LicensingData()
+    states = [data.check_state(args.state)] if args.state else data.states
+    report = [data.audit(st) for st in states]
+    if args.format == "json":
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return 0
+    for r in report:
+        print(f"{r['state']}: {r['licences']} licence routes, {r['steps']} steps; registry {r['registry_rows']} "
+              f"occupations ({r['registry_by_requirement']}); data {r['version']}")
+        print(f"  facts confirmed/partial/unconfirmed: steps {r['steps_confirmed']}, licences "
+              f"{r['licences_confirmed']}, registry {r['registry_confirmed']}")
+        print(f"  step costs by basis: {r['cost_basis']}")
+        top = list(r["secondary_source_domains"].items())
+        shown = ", ".join(f"{d} {n}" for d, n in top[:8]) + (f", +{len(top) - 8} more domains" if len(top) > 8 else "")
+        print(f"  steps without a primary source: {r['steps_without_primary_source']} ({shown or 'none'})")
+        print(f"  oldest as_of: {r['oldest_as_of']}; as_of kinds: {r['as_of_kinds']}")
     return 0
 
 
@@ -266,16 +297,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("pathways", help="rank relicensing pathways, bridge jobs and alternatives for an occupation")
     p.add_argument("--onet", required=True, help="the client's O*NET-SOC code, e.g. 29-1141.00")
-    p.add_argument("--state", default="KY")
-    p.add_argument("--area", default="0031140", help="OEWS area code (default Louisville/Jefferson County, KY-IN)")
+    p.add_argument("--state", help="state whose licences apply (KY, IN); default: the ZIP's state, else KY")
+    p.add_argument("--zip", help="the client's 5-digit ZIP code: state, county and OEWS area")
+    p.add_argument("--area", help="OEWS area code for wages (default: the ZIP's county area, else 0031140 "
+                                  "Louisville/Jefferson County, KY-IN)")
     p.add_argument("--english", help="CEFR level A1..C2")
     p.add_argument("--years", type=float, help="years of experience in the occupation")
     p.add_argument("--budget", type=float, help="savings the client can spend, USD")
     p.add_argument("--need-income-now", action="store_true")
-    p.add_argument("--passed", action="append", help="an exam or step already done (repeatable), e.g. 'NCLEX'")
+    p.add_argument("--passed", action="append", help="an exam or credential passed or held (repeatable): an "
+                   "identifier such as USMLE-1, ECFMG-CERT, IELTS, NCLEX-RN, FE, PE or an alias ('Step 1'); "
+                   "an unknown one is an error listing the identifiers")
     p.add_argument("--top", type=int, default=10)
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.set_defaults(func=cmd_pathways)
+
+    p = sub.add_parser("data", help="facts about the curated data")
+    dsub = p.add_subparsers(dest="data_command", required=True)
+    q = dsub.add_parser("audit", help="per state: confirmed, partial and estimated facts, sources, oldest as_of")
+    q.add_argument("--state", help="one state (default: all)")
+    q.add_argument("--format", choices=["table", "json"], default="table")
+    q.set_defaults(func=cmd_data)
 
     p = sub.add_parser("score", help="score an intake file: occupation, credential, pathways, openings")
     p.add_argument("intake", help="intake file (CSV, XLSX, JSONL or Parquet)")
@@ -320,6 +362,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # the reader went away (`matcher pathways ... | head`): stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ __all__ = ["INTAKE_FIELDS", "REQUIRED_FIELDS", "ClientRecord", "resolve_columns"
            "NotesFacts"]
 
 INTAKE_FIELDS = ("client_id", "previous_title", "credential", "country", "language", "english_level",
-                 "years_experience", "zip", "needs_income_now", "budget_usd", "notes")
+                 "years_experience", "zip", "needs_income_now", "budget_usd", "notes", "exams_passed")
 REQUIRED_FIELDS = ("client_id", "previous_title", "credential")
 # accepted column names per field (compared case- and punctuation-insensitively)
 SYNONYMS = {
@@ -32,6 +32,7 @@ SYNONYMS = {
     "needs_income_now": ["needs_income_now", "need_income_now", "needs_income", "urgent_income", "income_now"],
     "budget_usd": ["budget_usd", "budget", "savings", "savings_usd"],
     "notes": ["notes", "note", "comments", "navigator_notes", "case_notes"],
+    "exams_passed": ["exams_passed", "passed_exams", "exams", "licences_held", "certifications_held"],
 }
 
 
@@ -47,7 +48,10 @@ def resolve_columns(columns, mapping: Mapping[str, str] | None = None) -> dict[s
 class NotesFacts:
     titles: tuple[str, ...] = ()
     credentials: tuple[str, ...] = ()
-    passed: tuple[str, ...] = ()
+    passed: tuple[str, ...] = ()          # exam/credential identifiers (matcher.exams) stated as passed or held
+    planned: tuple[str, ...] = ()         # ... stated as planned, wanted or in progress
+    failed: tuple[str, ...] = ()
+    exam_mentions: tuple[tuple[str, str], ...] = ()   # (identifier, passed/planned/in_progress/failed/mentioned)
     english_level: str | None = None
     english_evidence: str = ""
     years_experience: float | None = None
@@ -66,7 +70,8 @@ class ClientRecord:
     needs_income_now: bool
     budget_usd: float | None
     notes: str
-    passed: tuple[str, ...] = ()
+    passed: tuple[str, ...] = ()          # exam/credential identifiers passed or held (column and notes)
+    planned: tuple[str, ...] = ()         # identifiers the client intends to take or is taking
     sources: dict = field(default_factory=dict, compare=False, hash=False)   # field -> "column" or "notes"
     messages: tuple[str, ...] = ()
 
@@ -94,7 +99,8 @@ def _cefr_from_score(test: str, score: float) -> str | None:
     return next(level for cut, level in table if score >= cut)
 
 
-def parse_row(raw: Mapping[str, object], columns: Mapping[str, str], facts: NotesFacts | None = None) -> ClientRecord:
+def parse_row(raw: Mapping[str, object], columns: Mapping[str, str], facts: NotesFacts | None = None,
+              exams=None) -> ClientRecord:
     """One intake row -> ClientRecord; invalid values are dropped with a message, and empty
     fields are filled from the notes' facts when there are any."""
     get = lambda f: _cell(raw.get(columns[f])) if f in columns else ""  # noqa: E731
@@ -143,13 +149,25 @@ def parse_row(raw: Mapping[str, object], columns: Mapping[str, str], facts: Note
         zip_code = ""
     title, credential = get("previous_title"), get("credential")
     passed: tuple[str, ...] = ()
+    planned: tuple[str, ...] = ()
+    if get("exams_passed") and exams is not None:
+        names = [x.strip() for x in re.split(r"[|;,]", get("exams_passed")) if x.strip()]
+        known = [exams.resolve(n) for n in names]
+        bad = [n for n, k in zip(names, known) if k is None]
+        if bad:
+            msgs.append(f"exams_passed: {len(bad)} name(s) not known as exam identifiers; ignored")
+        passed = tuple(dict.fromkeys(k for k in known if k))
+        if passed:
+            sources["exams_passed"] = "column"
     for f, v in (("previous_title", title), ("credential", credential), ("english_level", english)):
         if v:
             sources[f] = "column"
     if years is not None:
         sources["years_experience"] = "column"
     if facts is not None:
-        passed = facts.passed
+        new = tuple(i for i in facts.passed if i not in passed)
+        passed = passed + new
+        planned = tuple(i for i in facts.planned if i not in passed)
         if not title and facts.titles:
             title = facts.titles[0]
             sources["previous_title"] = "notes"
@@ -166,25 +184,31 @@ def parse_row(raw: Mapping[str, object], columns: Mapping[str, str], facts: Note
             years = facts.years_experience
             sources["years_experience"] = "notes"
             msgs.append(f"years_experience {years:g} from notes")
-        if passed:
-            msgs.append("already passed (from notes): " + ", ".join(passed))
+        if new:
+            msgs.append("already passed (from notes): " + ", ".join(new))
+        if planned:
+            msgs.append("planned or in progress (from notes, not counted as passed): " + ", ".join(planned))
+        if facts.failed:
+            msgs.append("failed (from notes): " + ", ".join(facts.failed))
     return ClientRecord(get("client_id"), title, credential, get("country"), get("language").lower(),
-                        english or None, years, zip_code, need, budget, get("notes"), passed, sources, tuple(msgs))
+                        english or None, years, zip_code, need, budget, get("notes"), passed, planned, sources,
+                        tuple(msgs))
 
 
 # --- notes -----------------------------------------------------------------------------------
-_EXAMS = {
-    "NCLEX": [["nclex"], ["nclex", "-", "rn"], ["nclex", "rn"], ["nclex", "-", "pn"], ["nclex", "pn"]],
-    "USMLE Step 1": [["usmle", "step", "1"], ["step", "1"]],
-    "USMLE Step 2 CK": [["usmle", "step", "2"], ["step", "2"], ["step", "2", "ck"], ["usmle", "step", "2", "ck"]],
-    "USMLE Step 3": [["usmle", "step", "3"], ["step", "3"]],
-    "OET": [["oet"]], "ECFMG certification": [["ecfmg", "certified"], ["ecfmg", "certificate"]],
-    "CGFNS": [["cgfns"]], "NAPLEX": [["naplex"]], "FPGEE": [["fpgee"]], "FE exam": [["fe", "exam"], ["eit"]],
-    "PE exam": [["pe", "exam"]], "INBDE": [["inbde"], ["nbde"]], "NBCOT": [["nbcot"]], "NPTE": [["npte"]],
-    "ARRT": [["arrt"]], "ASCP": [["ascp"]], "CDL": [["cdl"]], "ServSafe": [["servsafe"]],
+# words that say what happened to an exam mentioned in the same clause (compared in exam_key form)
+_EXAM_CUES = {
+    "passed": {"passed", "cleared", "completed", "certified", "obtained", "holds", "achieved", "aprobado", "aprobo",
+               "aprobe", "reussi", "done"},
+    "failed": {"failed", "fail", "failing", "reprobado", "reprobo", "echoue", "echec"},
+    "in_progress": {"pending", "progress", "started", "studying", "preparing", "waiting", "underway", "ongoing",
+                    "enrolled", "applied", "applying", "submitted", "taking", "estudiando"},
+    "planned": {"wants", "want", "interested", "interest", "plan", "plans", "planning", "planned", "needs", "need",
+                "will", "scheduled", "intends", "intend", "hopes", "hope", "later", "future", "considering",
+                "consider", "registering", "goal", "quiere", "interesada", "interesado", "prepare", "retake"},
 }
-_NEGATIONS = {"not", "failed", "fail", "studying", "scheduled", "preparing", "prepare", "planning", "plan", "will",
-              "needs", "need", "pending", "waiting", "before", "for", "towards", "toward"}
+_NEGATORS = {"not", "never", "didn", "didnt", "no", "yet"}
+_CLAUSE_BREAKS = {".", ";", ",", "!", "?", "but", "however", "pero", "mais", "\n"}
 _TITLE_RE = re.compile(
     r"\b(?:worked|working|work|was|served|employed)\s+(?:for\s+)?(?:\d+\+?\s+\w+\s+)?as\s+(?:an?\s+)?"
     r"([A-Za-zÀ-ÿ][A-Za-zÀ-ÿ/\- ]{2,40}?)(?=\s+(?:for|in|at|since|during|with|from)\b|[.,;(]|$)", re.I)
@@ -199,50 +223,77 @@ _SCORE_RE = re.compile(r"\b(ielts|toefl(?:\s*ibt)?)\s*(?:score\s*)?(?:of\s*)?(\d
 
 
 class NotesExtractor:
-    """Rule-based extraction from English navigator notes.  Passed exams use spaCy's Matcher
-    over a blank English pipeline (tokenizer only, loaded on first use); a mention counts as
-    passed unless a negation or plan word stands in the three tokens before or after it."""
+    """Rule-based extraction from English navigator notes.  Exams and credentials are found with
+    the project's identifier table (``matcher.exams``: the table ``--passed`` uses) over spaCy's
+    tokenizer (a blank pipeline, loaded on first use); each mention's status (passed, planned, in
+    progress, failed, or only mentioned) comes from the nearest cue word in its clause.  Only
+    ``passed`` counts as done: "Interested in FPGEE", "CGFNS CES in progress" or "Wants CDL-A" do not."""
 
-    def __init__(self, lang: str = "en"):
+    def __init__(self, lang: str = "en", exams=None):
         self.lang = lang
+        self._exams = exams
+
+    @cached_property
+    def exams(self):
+        from .exams import ExamIdentifiers
+
+        return self._exams or ExamIdentifiers()
 
     @cached_property
     def _nlp(self):
         import spacy
-        from spacy.matcher import Matcher
 
-        nlp = spacy.blank(self.lang)
-        matcher = Matcher(nlp.vocab)
-        for label, patterns in _EXAMS.items():
-            matcher.add(label, [[{"LOWER": t} for t in p] for p in patterns])
-        return nlp, matcher
+        return spacy.blank(self.lang)
+
+    def exam_mentions(self, text: str) -> list[tuple[str, str]]:
+        """(identifier, status) for each exam or credential the text names, in order."""
+        from .exams import exam_key
+
+        words, clause = [], []
+        c = 0
+        for tok in self._nlp(text):
+            if tok.text.lower() in _CLAUSE_BREAKS or tok.is_space:
+                c += 1
+                continue
+            for w in exam_key(tok.text).split():
+                words.append(w)
+                clause.append(c)
+        english = {i for i, e in self.exams.exams.items() if e.kind == "english_test"}
+        out = []
+        for ident, start, end in self.exams.find_words(words):
+            best, dist = "mentioned", 10 ** 6
+            if ident in english and end < len(words) and clause[end] == clause[start] and \
+                    re.fullmatch(r"\d{1,3}", words[end]):
+                best, dist = "passed", 0           # a score: "IELTS 7.0", "TOEFL 95"
+            for j, w in enumerate(words):
+                if clause[j] != clause[start] or start <= j < end:
+                    continue
+                if w in ("pass", "passed") and j > 0 and words[j - 1] in _NEGATORS:
+                    d = start - j if j < start else j - end + 1
+                    if d < dist:
+                        best, dist = "failed", d   # "did not pass", "not passed"
+                    continue
+                for status, cues in _EXAM_CUES.items():
+                    if w in cues:
+                        d = start - j if j < start else j - end + 1
+                        if d < dist:
+                            best, dist = status, d
+            out.append((ident, best))
+        return out
 
     def extract(self, notes: str) -> NotesFacts:
         text = _cell(notes)
         if not text:
             return NotesFacts()
-        nlp, matcher = self._nlp
-        doc = nlp(text)
-        passed: dict[str, int] = {}
-        spans = sorted(matcher(doc), key=lambda m: (m[1], -(m[2] - m[1])))
-        covered = -1
-        for match_id, start, end in spans:
-            if start < covered:
-                continue
-            covered = end
-            label = nlp.vocab.strings[match_id]
-            window = {t.lower_ for t in doc[max(0, start - 3):start]} | {t.lower_ for t in doc[end:end + 2]}
-            sent_after = doc[end:end + 4].text.lower()
-            if window & _NEGATIONS or "pending" in sent_after:
-                continue
-            if label == "USMLE Step 1" and "usmle" not in text.lower() and "step 1" not in text.lower():
-                continue
-            passed.setdefault(label, start)
-        # "Step 1 and Step 2 CK passed" / "USMLE Step 1 and 2 passed"
-        low = text.lower()
-        if re.search(r"step\s*1\s*(?:and|&|,)\s*(?:step\s*)?2", low) and re.search(r"\bpassed\b", low):
-            passed.setdefault("USMLE Step 1", 0)
-            passed.setdefault("USMLE Step 2 CK", 0)
+        mentions = self.exam_mentions(text)
+        by_status: dict[str, list[str]] = {}
+        for ident, status in mentions:
+            by_status.setdefault(status, [])
+            if ident not in by_status[status]:
+                by_status[status].append(ident)
+        passed = by_status.get("passed", [])
+        planned = [i for i in by_status.get("planned", []) + by_status.get("in_progress", []) if i not in passed]
+        failed = [i for i in by_status.get("failed", []) if i not in passed]
         english, evidence = None, ""
         m = _SCORE_RE.search(text)
         if m:
@@ -261,5 +312,5 @@ class NotesExtractor:
             years = float(_WORD_NUMBERS.get(v, v)) if v in _WORD_NUMBERS else float(v)
         titles = [t.strip(" -") for t in (_TITLE_RE.findall(text) + _FORMER_RE.findall(text)) if t.strip()]
         creds = [c.strip() for c in _CRED_RE.findall(text)]
-        return NotesFacts(tuple(dict.fromkeys(titles)), tuple(dict.fromkeys(creds)),
-                          tuple(sorted(passed, key=passed.get)), english, evidence, years)
+        return NotesFacts(tuple(dict.fromkeys(titles)), tuple(dict.fromkeys(creds)), tuple(passed),
+                          tuple(dict.fromkeys(planned)), tuple(failed), tuple(mentions), english, evidence, years)

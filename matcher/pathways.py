@@ -1,15 +1,21 @@
 """Relicensing pathways, bridge jobs and alternative careers, ranked by a transparent score.
 
 For a client's O*NET occupation the ranker builds:
-- relicensure: the state licence(s) covering that occupation, with the ordered foreign-trained route;
-- direct: the same occupation when it needs no state licence (welder, cook): work now;
-- bridge: occupations enterable within about six months (Job Zone <= 3, no licence or a licence
-  whose route takes <= bridge_max_months), similar to the client's occupation;
-- alternative: occupations that reuse most of the client's skills (Job Zone >= 3) and need no
-  state licence (so no relicensing route at all).
-Similarity of occupations comes from O*NET data: related-occupation tiers, shared detailed work
-activities (DWA IDs) and shared technology commodities; licence barriers from the licensing data.
-Each pathway carries its component scores (0..1), the weights, and plain-language reasons.
+- relicensure: the state licence(s) covering that occupation, with the ordered foreign-trained
+  route; an occupation the state licenses whose route is not modelled yet is still relicensure,
+  with ``route_known=False``, the board and a message;
+- direct: the same occupation when the state's registry says it needs no licence (or only under a
+  condition), or when the registry does not list it (``licence_required='unknown'``: said so, never
+  "no licence needed");
+- bridge: occupations enterable within about six months (Job Zone <= 3; a licensed one only with a
+  modelled route short enough), similar to the client's occupation;
+- alternative: occupations that reuse most of the client's skills (Job Zone >= 3) and that the
+  state does not license.
+Each route is a range: required steps give the low end, conditional steps (and experience abroad a
+board may or may not credit) the high end; a paid step (residency, internship, apprenticeship)
+ends the months without income.  Similarity of occupations comes from O*NET data: related-occupation
+tiers, shared detailed work activities and shared technology commodities.  Each pathway carries its
+component scores (0..1), the weights, and plain-language reasons.
 """
 from __future__ import annotations
 
@@ -22,12 +28,15 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError, InputError
-from .licensing import License, LicensingData, Step, cefr_rank, months_before_paid
+from .exams import ExamIdentifiers
+from .geo import US_STATE_FIPS, Geography
+from .licensing import License, LicensingData, RegistryEntry, Step, cefr_rank
 from .settings import integer_problems, number_problems
 from .taxonomy import Taxonomy, load_taxonomy
-from .wages import LOUISVILLE, WageTable
+from .wages import LOUISVILLE, WageFigure, WageTable
 
-__all__ = ["PathwayWeights", "PathwayConfig", "ClientContext", "Pathway", "PathwayRanker", "pathways_to_frame"]
+__all__ = ["PathwayWeights", "PathwayConfig", "ClientContext", "Pathway", "PathwayRanker", "pathways_to_frame",
+           "format_range"]
 
 # CEFR a job usually needs when no licence sets one, by O*NET Job Zone
 CEFR_BY_JOB_ZONE = {1: "A2", 2: "B1", 3: "B1", 4: "B2", 5: "C1"}
@@ -35,14 +44,16 @@ CEFR_BY_JOB_ZONE = {1: "A2", 2: "B1", 3: "B1", 4: "B2", 5: "C1"}
 ENTRY_MONTHS_BY_JOB_ZONE = {1: 0.5, 2: 1.0, 3: 3.0, 4: 3.0, 5: 6.0}
 
 
-# Occupations that need a US licence, certification or accredited program this project has not
-# modelled yet (no route in taxonomies/licensing/<STATE>): they are never offered as bridge or
-# alternative, because their time and cost cannot be stated honestly.  SOC prefixes:
-# 29-1 diagnosing/treating practitioners, 29-2 technologists at Job Zone >= 4 (checked in code),
-# 23-1011 lawyers, 25-2/25-3021 K-12 and special-education teachers (state certificate),
-# 21-101 licensed counselors, 33-1/33-3 law enforcement, 53-2011/53-2012 pilots.
+# Occupations that need a US licence or certification: the state registries
+# (taxonomies/licensing/<STATE>/registry.csv) say which.  For an occupation a registry does not
+# list, these SOC prefixes still mark it as licensed with an unknown route (never licence-free):
+# 29-1 diagnosing/treating practitioners, 29-2 technologists at Job Zone >= 3 (checked in code),
+# lawyers and judges, K-12 teachers, licensed counselors, law enforcement, pilots, ship officers.
 GATED_PREFIXES = ("29-1", "29-9091", "29-9092", "19-3033", "19-3034", "19-3039", "23-1011", "23-1012", "23-1021",
-                  "23-1022", "23-1023", "25-2", "21-101", "33-1", "33-3", "53-2011", "53-2012", "13-2011.01")
+                  "23-1022", "23-1023", "25-2", "21-101", "33-1", "33-3", "53-2011", "53-2012", "53-5021",
+                  "13-2011.01", "11-1031", "13-1041.06")
+# where a route is a range, the score reads this point between its low (0) and high (1) end
+RANGE_POINT = 0.5
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,7 @@ class PathwayConfig:
     min_similarity: float = 0.15
     min_alternative_similarity: float = 0.22   # alternatives must reuse more of the client's work
     wage_ratio_cap: float = 12.0           # wage score saturates at this multiple of the baseline wage
+    unknown_demand: float = 0.25           # demand score when OEWS publishes no local employment
 
     def __post_init__(self):
         problems = []
@@ -87,24 +99,27 @@ class PathwayConfig:
         problems += number_problems(self, ("loan_max_usd", "time_scale_months", "income_now_time_scale_months",
                                            "bridge_max_months", "wage_ratio_cap"))
         problems += integer_problems(self, ("max_bridges", "max_alternatives"), minimum=0)
-        problems += number_problems(self, ("min_similarity", "min_alternative_similarity"), 0.0, 1.0)
+        problems += number_problems(self, ("min_similarity", "min_alternative_similarity", "unknown_demand"), 0.0, 1.0)
         if problems:
             raise ConfigError(problems)
 
 
 @dataclass(frozen=True)
 class ClientContext:
-    """What the ranker knows of a client.  Unknown values stay None and are said so in reasons."""
+    """What the ranker knows of a client.  Unknown values stay None and are said so in reasons.
+    ``state`` and ``area`` default to the ZIP code's (else KY and Louisville); ``passed`` holds exam
+    or credential names or identifiers (``USMLE-1``, ``Step 1``, ``IELTS``...), see ``matcher.exams``."""
 
     onet_code: str
-    state: str = "KY"
-    area: str = LOUISVILLE
+    state: str | None = None
+    area: str | None = None
     english: str | None = None            # CEFR A1..C2
     years_experience: float | None = None
     budget_usd: float | None = None
     need_income_now: bool = False
     isced_level: int | None = None        # of the client's credential, when known
-    passed: tuple[str, ...] = ()          # exams or steps already done, e.g. ("NCLEX", "USMLE Step 1")
+    passed: tuple[str, ...] = ()          # exams or credentials already passed or held
+    zip_code: str | None = None
 
     def validate(self) -> "ClientContext":
         problems = []
@@ -112,10 +127,14 @@ class ClientContext:
             problems.append(f"onet_code must look like 29-1141.00 (got {self.onet_code!r})")
         if self.english is not None and cefr_rank(self.english) is None:
             problems.append(f"english must be a CEFR level A1..C2 (got {self.english!r})")
-        if self.years_experience is not None and (not isinstance(self.years_experience, (int, float)) or self.years_experience < 0):
-            problems.append(f"years_experience must be a non-negative number (got {self.years_experience!r})")
-        if self.budget_usd is not None and (not isinstance(self.budget_usd, (int, float)) or self.budget_usd < 0):
-            problems.append(f"budget_usd must be a non-negative number (got {self.budget_usd!r})")
+        for name in ("years_experience", "budget_usd"):
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or not (0 <= v < math.inf)):
+                problems.append(f"{name} must be a non-negative finite number (got {v!r})")
+        if self.years_experience is not None and not problems and self.years_experience > 70:
+            problems.append(f"years_experience must be at most 70 (got {self.years_experience!r})")
+        if isinstance(self.passed, str):
+            problems.append("passed must be a tuple of exam names, not one string")
         if problems:
             raise InputError("invalid client: " + "; ".join(problems))
         return self
@@ -124,41 +143,75 @@ class ClientContext:
 @dataclass(frozen=True)
 class Pathway:
     rank: int
-    kind: str
+    kind: str                             # relicensure, direct, bridge, alternative
     target_onet: str
     target_title: str
     target_soc: str
     license: dict | None                  # {"id", "title", "board_name", "board_url"} or None
-    steps: tuple[Step, ...]
-    total_cost_usd: float
+    steps: tuple[Step, ...]               # what remains to do, in order (done steps are in steps_done)
+    total_cost_usd: float | None          # required steps (None when the route is not known)
     unknown_cost_steps: int
-    loan_coverable_usd: float
-    out_of_pocket_usd: float
-    months_to_first_job: float
+    loan_coverable_usd: float | None
+    out_of_pocket_usd: float | None
+    months_to_first_job: float | None     # months until working in the target occupation (low end)
     median_annual_wage: float | None
     wage_area: str
-    wage_level: str
-    employment: int | None
+    wage_level: str                       # area, state, national or none
+    employment: int | None                # employment in the requested area only (None: not published)
     location_quotient: float | None
     similarity: float
     score: float
     components: dict
     reasons: tuple[str, ...]
     data_versions: dict
+    state: str = ""
+    licence_required: str = "unknown"     # the state's registry: yes, conditional, no, unknown
+    licence_condition: str = ""
+    route_known: bool = True
+    steps_done: tuple[dict, ...] = ()     # {"name", "by"}: steps the client's exams or experience satisfy
+    total_cost_usd_max: float | None = None       # plus conditional steps
+    out_of_pocket_usd_max: float | None = None
+    months_to_first_job_max: float | None = None
+    months_to_first_paycheck_min: float | None = None   # months with no income on this route
+    months_to_first_paycheck_max: float | None = None
+    range_conditions: tuple[str, ...] = ()  # what makes the difference between the low and high ends
+    paid_step: dict | None = None         # {"step", "annual_wage_usd", "source"}: pay during the first paid step
+    employment_area: str = ""             # where `employment` counts jobs
+    demand_known: bool = False
+    caveats: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["steps"] = [s.to_dict() for s in self.steps]
+        d["steps_done"] = [dict(x) for x in self.steps_done]
+        d["range_conditions"] = list(self.range_conditions)
+        d["caveats"] = list(self.caveats)
+        d["reasons"] = list(self.reasons)
         return d
 
 
 def pathways_to_frame(paths: list[Pathway]) -> pd.DataFrame:
     return pd.DataFrame([{
         "rank": p.rank, "kind": p.kind, "target_onet": p.target_onet, "target_title": p.target_title,
+        "state": p.state, "licence_required": p.licence_required, "route_known": p.route_known,
         "license": p.license["id"] if p.license else "", "months_to_first_job": p.months_to_first_job,
-        "total_cost_usd": p.total_cost_usd, "loan_coverable_usd": p.loan_coverable_usd,
-        "median_annual_wage": p.median_annual_wage, "wage_area": p.wage_area, "employment": p.employment,
-        "score": p.score, "reasons": " | ".join(p.reasons)} for p in paths])
+        "months_to_first_job_max": p.months_to_first_job_max,
+        "months_to_first_paycheck_min": p.months_to_first_paycheck_min,
+        "months_to_first_paycheck_max": p.months_to_first_paycheck_max,
+        "total_cost_usd": p.total_cost_usd, "total_cost_usd_max": p.total_cost_usd_max,
+        "loan_coverable_usd": p.loan_coverable_usd, "median_annual_wage": p.median_annual_wage,
+        "wage_area": p.wage_area, "wage_level": p.wage_level, "employment": p.employment,
+        "score": p.score, "range_conditions": " | ".join(p.range_conditions),
+        "reasons": " | ".join(p.reasons)} for p in paths])
+
+
+def format_range(lo: float | None, hi: float | None, unit: str = "", money: bool = False) -> str:
+    """'0-9.5 months', '$125-$2,785', '12 months'; 'unknown' when the low end is unknown."""
+    if lo is None:
+        return "unknown"
+    f = (lambda x: f"${x:,.0f}") if money else (lambda x: f"{x:g}")
+    text = f(lo) if hi is None or abs(hi - lo) < 1e-9 else f"{f(lo)}-{f(hi)}"
+    return f"{text}{unit}"
 
 
 class PathwayRanker:
@@ -170,6 +223,8 @@ class PathwayRanker:
         self.taxonomy = taxonomy or load_taxonomy()
         self.licensing = licensing or LicensingData(self.taxonomy)
         self.wages = wages or WageTable(self.taxonomy)
+        self.exams = ExamIdentifiers(self.taxonomy)
+        self.geography = Geography(self.taxonomy)
 
     # --- occupation similarity from O*NET data ---
     @cached_property
@@ -327,35 +382,130 @@ class PathwayRanker:
     def _job_zone(self, code: str) -> int:
         return self.taxonomy.job_zones.get(code, 3)
 
+        # --- where: state, OEWS area ---
+    def resolve_place(self, client: ClientContext) -> tuple[str, str, tuple[str, ...]]:
+        """(state, OEWS area, notes) of a client: the ZIP code's state and county area unless given
+        (else KY and Louisville).  A ZIP in another state than ``state``, or an area that does not lie
+        in the licence state, is an InputError: licences and wages never come from two states silently."""
+        notes: list[str] = []
+        state = str(client.state).strip().upper() if client.state else None
+        area = client.area
+        if client.zip_code not in (None, ""):
+            place = self.geography.locate(client.zip_code)
+            if state and state != place.state:
+                raise InputError(f"ZIP {place.zip_code} is in {place.state} ({place.county}), not in {state}")
+            state = place.state
+            self.licensing.check_state(state)
+            if not area:
+                if place.oews_area:
+                    area = place.oews_area
+                    notes.append(f"ZIP {place.zip_code} is in {place.county}, {place.state}: wages of the OEWS area "
+                                 f"{place.oews_area_name}")
+                else:
+                    area = f"{US_STATE_FIPS.get(state, '00')}00000"
+                    notes.append(f"ZIP {place.zip_code} ({place.county or 'county unknown'}, {place.state}): the county's "
+                                 f"OEWS area is not confirmed in the county table, so {state} statewide wages are used")
+        state = self.licensing.check_state(state or "KY")
+        area = self.wages.check_area(area or LOUISVILLE)
+        name = self.wages.area_name(area)
+        states = Geography.area_states(area, name, self.wages.area_state_fips(area))
+        if state not in states:
+            raise InputError(f"OEWS area {area} ({name}) is not in {state}: the licences would be {state}'s and the "
+                             f"wages another state's; give an area in {state} (or --state {'/'.join(sorted(states))})")
+        return state, area, tuple(notes)
+
     # --- route arithmetic ---
-    def _route(self, lic: License | None, code: str, client: ClientContext) -> dict:
-        """Costs and months of a licence route (or of entering an unlicensed occupation: job search,
-        plus employer training by Job Zone; the client's own occupation needs only the search)."""
+    def _route(self, lic: License | None, code: str, own: str, area: str, done_ids: frozenset,
+               years: float | None) -> dict:
+        """Costs and months of a licence route as a range: the low end takes the required steps (and
+        experience abroad that a board may credit), the high end adds the conditional steps.  Without a
+        licence: job search, plus employer training by Job Zone (the client's own occupation: the search)."""
         cfg = self.config
         if lic is None:
-            months = 0.5 if code == client.onet_code else ENTRY_MONTHS_BY_JOB_ZONE.get(self._job_zone(code), 3.0)
-            return {"steps": (), "total": 0.0, "unknown": 0, "loan": 0.0, "oop": 0.0, "months": months,
-                    "before_paid": months, "skipped": []}
-        passed = {p.lower() for p in client.passed}
-        steps, skipped = [], []
+            m = 0.5 if code == own else ENTRY_MONTHS_BY_JOB_ZONE.get(self._job_zone(code), 3.0)
+            return {"known": True, "steps": (), "done": (), "total": 0.0, "total_max": 0.0, "unknown": 0,
+                    "loan": 0.0, "loan_max": 0.0, "oop": 0.0, "oop_max": 0.0, "months": m, "months_max": m,
+                    "pay": m, "pay_max": m, "conditions": (), "paid_step": None, "caveats": ()}
+        remaining, done, conditions, caveats = [], [], [], []
+        low, high = [], []                      # (step, months) of each end
         for s in lic.steps:
-            if passed and any(p in s.name.lower() for p in passed):
-                skipped.append(s.name)
+            hit = [i for i in s.satisfied_by if i in done_ids]
+            if hit:
+                done.append({"name": s.name, "by": ", ".join(hit)})
                 continue
-            steps.append(s)
-        req = [s for s in steps if s.required == "yes"]
-        total = sum(s.cost_usd or 0.0 for s in req)
-        unknown = sum(1 for s in req if s.cost_usd is None)
-        eligible = sum(s.cost_usd or 0.0 for s in req if s.loan_eligible)
-        loan = min(cfg.loan_max_usd, eligible)
-        before_paid = months_before_paid(req)
-        return {"steps": tuple(steps), "total": round(total, 2), "unknown": unknown, "loan": round(loan, 2),
-                "oop": round(max(0.0, total - loan), 2), "months": sum(s.months for s in req),
-                "before_paid": round(before_paid, 2), "skipped": skipped}
+            m, in_low, in_high = s.months, s.required == "yes", s.required in ("yes", "conditional")
+            if s.required == "conditional":
+                conditions.append(f"{s.name}: {s.condition}")
+            if s.experience_months and in_low:
+                if years is None:
+                    if s.foreign_experience in ("credited", "unclear"):
+                        caveats.append(f"{s.name}: documented experience may shorten it (years of experience unknown)")
+                elif s.foreign_experience == "credited":
+                    have = years * 12
+                    if have >= s.experience_months:
+                        done.append({"name": s.name, "by": f"{years:g} years of documented experience "
+                                                           f"(the board's rule credits experience abroad)"})
+                        continue
+                    m = round(s.months * (1 - have / s.experience_months), 2)
+                elif s.foreign_experience == "unclear" and years * 12 >= s.experience_months:
+                    in_low = False
+                    conditions.append(f"{s.name}: needed unless the board credits the client's {years:g} years of "
+                                      f"experience abroad (its rule does not say)")
+                elif s.foreign_experience == "not_credited" and years > 0:
+                    caveats.append(f"{s.name}: the board's rule does not credit experience abroad")
+            remaining.append(s)
+            if in_low:
+                low.append((s, m))
+            if in_high:
+                high.append((s, m))
+
+        def until_paid(items):
+            months = 0.0
+            for s, m in items:
+                if s.paid:
+                    return months, s
+                months += m
+            return months, None
+
+        total = sum(s.cost_usd_min or 0.0 for s, _ in low)
+        total_max = sum(s.cost_usd_max or 0.0 for s, _ in high)
+        loan = min(cfg.loan_max_usd, sum(s.cost_usd_min or 0.0 for s, _ in low if s.loan_eligible))
+        loan_max = min(cfg.loan_max_usd, sum(s.cost_usd_max or 0.0 for s, _ in high if s.loan_eligible))
+        pay_low, paid_low = until_paid(low)
+        pay_high, paid_high = until_paid(high)
+        # the months without income are the fewer and the more of the two ends (crediting experience
+        # can remove a paid step, so the low end of the route is not always the low end of this count)
+        pay, pay_max = min(pay_low, pay_high), max(pay_low, pay_high)
+        paid = paid_low or paid_high
+        paid_step = None
+        if paid is not None:
+            if paid.paid_wage_annual_usd is not None:
+                paid_step = {"step": paid.name, "annual_wage_usd": paid.paid_wage_annual_usd,
+                             "source": paid.paid_wage_source}
+            elif paid.paid_wage_onet:
+                w = self.wages.lookup(paid.paid_wage_onet, area)
+                paid_step = {"step": paid.name, "annual_wage_usd": w.annual_median,
+                             "source": f"{w.release} median of {self.taxonomy.title(paid.paid_wage_onet)} "
+                                       f"({paid.paid_wage_onet}), {w.area_name or 'not published'} ({w.level})"}
+            else:
+                paid_step = {"step": paid.name, "annual_wage_usd": None, "source": "pay during this step not in the data"}
+        return {"known": True, "steps": tuple(remaining), "done": tuple(done), "total": round(total, 2),
+                "total_max": round(max(total, total_max), 2),
+                "unknown": sum(1 for s, _ in low if s.cost_basis == "unknown"),
+                "loan": round(loan, 2), "loan_max": round(max(loan, loan_max), 2),
+                "oop": round(max(0.0, total - loan), 2), "oop_max": round(max(0.0, max(total, total_max) - max(loan, loan_max)), 2),
+                "months": round(sum(m for _, m in low), 2), "months_max": round(max(sum(m for _, m in low), sum(m for _, m in high)), 2),
+                "pay": round(pay, 2), "pay_max": round(max(pay, pay_max), 2), "conditions": tuple(conditions),
+                "paid_step": paid_step, "caveats": tuple(caveats)}
+
+    _UNKNOWN_ROUTE = {"known": False, "steps": (), "done": (), "total": None, "total_max": None, "unknown": 0,
+                      "loan": None, "loan_max": None, "oop": None, "oop_max": None, "months": None,
+                      "months_max": None, "pay": None, "pay_max": None, "conditions": (), "paid_step": None,
+                      "caveats": ()}
 
     # --- scoring ---
-    def _components(self, client: ClientContext, code: str, route: dict, wage, baseline: float,
-                    lic: License | None, kind: str, similarity: float,
+    def _components(self, client: ClientContext, code: str, route: dict, wage: WageFigure, baseline: float,
+                    lic: License | None, kind: str, similarity: float, entry: RegistryEntry,
                     with_reasons: bool = True) -> tuple[dict, list[str]]:
         cfg = self.config
         reasons: list[str] = []
@@ -366,14 +516,16 @@ class PathwayRanker:
         else:
             wage_s = 0.0
         scale = cfg.income_now_time_scale_months if client.need_income_now else cfg.time_scale_months
-        months = route["before_paid"]
-        time_s = math.exp(-months / max(scale, 1e-9))
         budget = client.budget_usd if client.budget_usd is not None else 0.0
-        if route["oop"] <= budget:
-            afford = 1.0
+        if route["known"]:
+            months = route["pay"] + RANGE_POINT * (route["pay_max"] - route["pay"])
+            time_s = math.exp(-months / max(scale, 1e-9))
+            total = route["total"] + RANGE_POINT * (route["total_max"] - route["total"])
+            oop = route["oop"] + RANGE_POINT * (route["oop_max"] - route["oop"])
+            afford = 1.0 if oop <= budget else (budget / oop if oop > 0 else 1.0)
+            cost_s = 0.5 * afford + 0.5 / (1.0 + total / 3000.0)
         else:
-            afford = budget / route["oop"] if route["oop"] > 0 else 1.0
-        cost_s = 0.5 * afford + 0.5 / (1.0 + route["total"] / 3000.0)
+            time_s = cost_s = 0.0            # an unknown route is not ranked as if it were quick or free
         # likelihood: English level against what the licence or the Job Zone needs, experience, credential level
         jz = self._job_zone(code)
         need = (lic.english_min_cefr if lic and cefr_rank(lic.english_min_cefr) else CEFR_BY_JOB_ZONE.get(jz, "B1"))
@@ -393,7 +545,7 @@ class PathwayRanker:
         emp = wage.employment
         lq = wage.location_quotient or 1.0
         if emp is None:
-            demand = 0.5
+            demand = cfg.unknown_demand
         else:
             demand = 0.7 * min(1.0, math.log10(emp + 1) / 4.5) + 0.3 * min(1.0, lq / 2.0)
         comps = {"wage": round(wage_s, 4), "time": round(time_s, 4), "cost": round(cost_s, 4),
@@ -402,27 +554,47 @@ class PathwayRanker:
             return comps, reasons
         # reasons, in plain language
         if med:
-            where = "" if wage.level == "area" else f" ({wage.level} figure: no {wage.requested_area} estimate)"
+            where = "" if wage.level == "area" else f" ({wage.level} figure: no estimate for {wage.requested_area_name})"
             reasons.append(f"median pay ${med:,.0f}/year in {wage.area_name}{where}")
+            soc = self.taxonomy.soc_code(code)
+            if wage.oews_code != soc:
+                reasons.append(f"OEWS publishes this pay for {wage.oews_code} "
+                               f"{self.wages.oews_title(wage.oews_code) or 'an aggregate'}, which contains {soc}")
+            elif not code.endswith(".00"):
+                reasons.append(f"the wage is OEWS's figure for SOC {soc} {self.taxonomy.soc_title(code)}: OEWS does not "
+                               f"publish {self.taxonomy.title(code)} separately, and its pay may differ")
         else:
             reasons.append("no OEWS wage estimate for this occupation")
-        reasons.append(f"about {months:g} months before the first paycheck in this occupation"
-                       + (" (steps counted one after another)" if route["steps"] else ""))
-        if route["steps"]:
-            extra = f"; {route['unknown']} step fee(s) not confirmed" if route["unknown"] else ""
-            reasons.append(f"known fees ${route['total']:,.0f}, of which the loan fund can cover ${route['loan']:,.0f}{extra}")
-            if route["oop"] > budget:
-                reasons.append(f"${route['oop']:,.0f} beyond the loan exceeds the budget of ${budget:,.0f}")
-        if route["skipped"]:
-            reasons.append("already done: " + ", ".join(route["skipped"]))
+        if route["known"]:
+            reasons.append(f"about {format_range(route['pay'], route['pay_max'])} months with no income on this route, "
+                           f"{format_range(route['months'], route['months_max'])} months until working as "
+                           f"{self.taxonomy.title(code)}" + (" (steps counted one after another)" if route["steps"] else ""))
+            ps = route["paid_step"]
+            if ps:
+                pay = f"about ${ps['annual_wage_usd']:,.0f}/year" if ps["annual_wage_usd"] else "pay not in the data"
+                reasons.append(f"paid from the step '{ps['step']}' ({pay}; {ps['source']})")
+            if route["steps"]:
+                extra = f"; {route['unknown']} required fee(s) unknown" if route["unknown"] else ""
+                reasons.append(f"fees {format_range(route['total'], route['total_max'], money=True)}, of which the loan "
+                               f"fund can lend up to {format_range(route['loan'], route['loan_max'], money=True)}{extra}")
+                if route["oop"] > budget:
+                    reasons.append(f"${route['oop']:,.0f} beyond the loan exceeds the budget of ${budget:,.0f}")
+            if route["conditions"]:
+                reasons.append("the high end applies if: " + "; ".join(route["conditions"][:3])
+                               + (f" (+{len(route['conditions']) - 3} more)" if len(route["conditions"]) > 3 else ""))
+        else:
+            reasons.append("time and cost unknown: the steps of this licence are not in the data yet")
+        if route["done"]:
+            reasons.append("already done: " + "; ".join(f"{d['name']} ({d['by']})" for d in route["done"]))
         if gap is not None and gap > 0:
             reasons.append(f"needs English {need}; client is at {client.english}")
         elif gap is None:
             reasons.append(f"English level unknown (this path usually needs {need})")
-        if emp:
-            reasons.append(f"{emp:,} jobs locally (location quotient {lq:.2f})")
+        if emp is not None:
+            reasons.append(f"{emp:,} jobs in {wage.employment_area_name} (location quotient {lq:.2f})")
         else:
-            reasons.append("local employment not published by OEWS (demand counted as average)")
+            reasons.append(f"employment in {wage.requested_area_name} not published by OEWS: demand unknown "
+                           f"(scored {cfg.unknown_demand:g})")
         return comps, reasons
 
     @cached_property
@@ -444,19 +616,27 @@ class PathwayRanker:
         tax = self.taxonomy
         if client.onet_code not in tax.titles:
             raise InputError(f"unknown O*NET-SOC code {client.onet_code!r}")
-        area = self.wages.check_area(client.area)
-        self.licensing.licenses(client.state)  # validates the state
+        state, area, place_notes = self.resolve_place(client)
+        done_ids = self.exams.closure(self.exams.parse(client.passed))
         # wage gain is measured against what an entry job pays locally: the all-occupations 10th percentile
         allocc = self.wages.all_occupations(area)
         baseline = allocc.annual_p10 or allocc.annual_p25 or 30000.0
-        versions = {"taxonomy": tax.version, "licensing": self.licensing.version(client.state.upper()),
-                    "wages": "OEWS May 2025"}
-        base = self._candidate_routes(client.onet_code, client.state.upper(), area, tuple(client.passed))
+        versions = {"taxonomy": tax.version, "licensing": self.licensing.version(state), "wages": "OEWS May 2025",
+                    "exams": self.exams.version}
+        years = client.years_experience
+        base = self._candidate_routes(client.onet_code, state, area, done_ids)
+        if years is not None:
+            # experience abroad changes only the routes that have experience steps: recompute those
+            base = [(kind, code, lic, s, parts,
+                     self._route(lic, code, client.onet_code, area, done_ids, years) if self._has_experience_steps(lic)
+                     else route, wage, entry)
+                    for kind, code, lic, s, parts, route, wage, entry in base]
         scored = []
-        for kind, code, lic, s, parts, route, wage in base:
-            comps = self._components(client, code, route, wage, baseline, lic, kind, s, with_reasons=False)[0]
-            scored.append((self._score(comps, client), kind, code, lic, s, parts, route, wage))
-        # keep the best few of each kind (reasons are written for those only), then order by score
+        for kind, code, lic, s, parts, route, wage, entry in base:
+            comps = self._components(client, code, route, wage, baseline, lic, kind, s, entry, with_reasons=False)[0]
+            scored.append((self._score(comps, client), kind, code, lic, s, parts, route, wage, entry))
+        # keep the best few of each kind (reasons are written for those only), then order by score; the
+        # client's own licence route is always kept
         keep, counts = [], defaultdict(int)
         limits = {"relicensure": 2, "direct": 1, "bridge": cfg.max_bridges, "alternative": cfg.max_alternatives}
         for item in sorted(scored, key=lambda x: (-x[0], x[1], x[2])):
@@ -464,71 +644,123 @@ class PathwayRanker:
                 keep.append(item)
                 counts[item[1]] += 1
         out = []
-        for score, kind, code, lic, s, parts, route, wage in keep:
-            comps, reasons = self._components(client, code, route, wage, baseline, lic, kind, s)
-            if kind != "relicensure" and kind != "direct":
-                label = ("O*NET lists it as related" if parts["related"] > 0 else
-                         "reuses the client's work activities")
-                reasons.insert(0, f"{label} (similarity {s:.2f}: related {parts['related']:.2f}, "
-                                  f"{parts['shared_activities']:.0%} of its detailed activities and "
-                                  f"{parts['shared_activity_groups']:.0%} of its activity groups done before, "
-                                  f"technology {parts['shared_technology']:.2f})")
-            elif kind == "relicensure":
-                reasons.insert(0, f"regain the licence: {lic.title} ({lic.board_name})")
-            else:
-                reasons.insert(0, "same occupation; no state licence is required in "
-                                  f"{client.state.upper()}, so the client can apply now")
+        for score, kind, code, lic, s, parts, route, wage, entry in keep:
+            comps, reasons = self._components(client, code, route, wage, baseline, lic, kind, s, entry)
+            reasons.insert(0, self._kind_reason(kind, code, lic, s, parts, entry, state))
+            caveats = list(route["caveats"]) + (list(place_notes) if code == client.onet_code else [])
             comps = dict(comps, similarity=round(s, 4))
             out.append(Pathway(
                 rank=0, kind=kind, target_onet=code, target_title=tax.title(code), target_soc=tax.soc_code(code),
                 license=({"id": lic.license_id, "title": lic.title, "board_name": lic.board_name,
-                          "board_url": lic.board_url} if lic else None),
+                          "board_url": lic.board_url} if lic else
+                         ({"id": "", "title": entry.credential, "board_name": entry.board_name,
+                           "board_url": entry.board_url} if not route["known"] else None)),
                 steps=route["steps"], total_cost_usd=route["total"], unknown_cost_steps=route["unknown"],
                 loan_coverable_usd=route["loan"], out_of_pocket_usd=route["oop"],
-                months_to_first_job=route["before_paid"], median_annual_wage=wage.annual_median,
+                months_to_first_job=route["months"], median_annual_wage=wage.annual_median,
                 wage_area=wage.area_name or "", wage_level=wage.level, employment=wage.employment,
                 location_quotient=wage.location_quotient, similarity=round(s, 4), score=score, components=comps,
-                reasons=tuple(reasons), data_versions=versions))
-        ranked = [replace(p, rank=i + 1) for i, p in enumerate(out)]
-        return ranked[:top] if top else ranked
+                reasons=tuple(reasons), data_versions=versions, state=state,
+                licence_required=entry.licence_required if not (entry.licence_required == "unknown" and
+                                                                 self._gated(code)) else "yes",
+                licence_condition=entry.licence_condition, route_known=route["known"],
+                steps_done=route["done"], total_cost_usd_max=route["total_max"],
+                out_of_pocket_usd_max=route["oop_max"], months_to_first_job_max=route["months_max"],
+                months_to_first_paycheck_min=route["pay"], months_to_first_paycheck_max=route["pay_max"],
+                range_conditions=route["conditions"], paid_step=route["paid_step"],
+                employment_area=wage.employment_area_name if wage.employment is not None else "",
+                demand_known=wage.employment is not None, caveats=tuple(caveats)))
+        if top and len(out) > top:
+            # the client's own occupation (its licence route, or the job itself) is always shown
+            own = [p for p in out if p.target_onet == client.onet_code][:top]
+            rest = [p for p in out if p.target_onet != client.onet_code][:top - len(own)]
+            keep_ids = {id(p) for p in own + rest}
+            out = [p for p in out if id(p) in keep_ids]
+        return [replace(p, rank=i + 1) for i, p in enumerate(out)]
 
-    def _candidate_routes(self, own: str, state: str, area: str, passed: tuple) -> list:
+    def _kind_reason(self, kind, code, lic, s, parts, entry: RegistryEntry, state: str) -> str:
+        if kind in ("bridge", "alternative"):
+            label = "O*NET lists it as related" if parts["related"] > 0 else "reuses the client's work activities"
+            text = (f"{label} (similarity {s:.2f}: related {parts['related']:.2f}, "
+                    f"{parts['shared_activities']:.0%} of its detailed activities and "
+                    f"{parts['shared_activity_groups']:.0%} of its activity groups done before, "
+                    f"technology {parts['shared_technology']:.2f})")
+            if lic is not None and entry.licensed:
+                text += f"; needs {state}'s {lic.title} ({lic.board_name}): its steps are included"
+            elif lic is not None:
+                text += f"; not licensed in {state}, but employers may expect {lic.title}: its steps are included"
+            return text
+        if kind == "relicensure":
+            cond = f" (required {entry.licence_condition})" if entry.licence_required == "conditional" else ""
+            if lic is None:
+                who = entry.board_name or "the state board"
+                url = f" {entry.board_url}" if entry.board_url else ""
+                return (f"a licence is required{cond}: {entry.credential or 'a state licence'} from {who}{url}; "
+                        f"the steps of this route are not in the data yet, so ask the board before planning")
+            return f"regain the licence: {lic.title} ({lic.board_name}){cond}"
+        # direct
+        if entry.licence_required == "no":
+            cert = f"; employers may expect {lic.title} (its steps are listed)" if lic is not None else ""
+            return (f"same occupation; {state} does not license it (source: {entry.source_url}), so the client can "
+                    f"apply now{cert}")
+        if entry.licence_required == "conditional":
+            return (f"same occupation without a licence: {state} requires {entry.credential or 'a licence'} only "
+                    f"{entry.licence_condition}; other jobs in this occupation are open now")
+        return (f"same occupation; the project's {state} licence registry does not list it, so no licence route is "
+                f"known (not confirmed licence-free: check with the employer or the state's board list)")
+
+    def _gated(self, code: str) -> bool:
+        return code.startswith(GATED_PREFIXES) or (code.startswith("29-2") and self._job_zone(code) >= 3)
+
+    @staticmethod
+    def _has_experience_steps(lic: License | None) -> bool:
+        return lic is not None and any(s.experience_months for s in lic.steps)
+
+    def _candidate_routes(self, own: str, state: str, area: str, done_ids: frozenset) -> list:
         """Candidates of every kind with their routes and wages: what does not depend on the client's
-        English, experience, budget or urgency.  Cached per (occupation, state, area, passed)."""
+        English, experience, budget or urgency.  Cached per (occupation, state, area, exams done)."""
         cache = self.__dict__.setdefault("_routes_cache", {})
-        key = (own, state, area, passed)
+        key = (own, state, area, done_ids)
+        years = None
         if key in cache:
             return cache[key]
         cfg = self.config
-        probe = ClientContext(own, state=state, area=area, passed=passed)
-        licensed = self.licensing.licensed_codes(state)
+        lic_data = self.licensing
+        route = lambda lic, code: self._route(lic, code, own, area, done_ids, years)  # noqa: E731
         cands: list[tuple] = []
-        own_lics = self.licensing.for_occupation(own, state)
-        if own_lics:
+        own_entry = lic_data.status(own, state)
+        own_lics = lic_data.for_occupation(own, state)
+        if own_entry.licensed or (own_entry.licence_required == "unknown" and self._gated(own)):
             for lic in own_lics[:2]:
-                cands.append(("relicensure", own, lic, 1.0, {}))
+                cands.append(("relicensure", own, lic, 1.0, {}, route(lic, own)))
+            if not own_lics:
+                cands.append(("relicensure", own, None, 1.0, {}, self._UNKNOWN_ROUTE))
+            if own_entry.licence_required == "conditional":
+                cands.append(("direct", own, None, 1.0, {}, route(None, own)))
         else:
-            cands.append(("direct", own, None, 1.0, {}))
+            lic = own_lics[0] if own_lics else None    # a certification employers expect (registry: no licence)
+            cands.append(("direct", own, lic, 1.0, {}, route(lic, own)))
         bridges, alternatives = [], []
         own_data = self._similarity_data and self._has_own_data
         for s, code, parts in self.similar_occupations(own):
             if code not in own_data:
                 continue  # no O*NET activity data of its own: its similarity would be borrowed, not measured
-            lics = licensed.get(code, [])
-            if not lics and (code.startswith(GATED_PREFIXES) or (code.startswith("29-2") and self._job_zone(code) >= 3)):
-                continue
-            lic = sorted(lics, key=lambda l: self._route(l, code, probe)["before_paid"])[0] if lics else None
-            route_m = self._route(lic, code, probe)["before_paid"]
+            entry = lic_data.status(code, state)
+            licensed = entry.licensed or (entry.licence_required == "unknown" and self._gated(code))
+            lics = lic_data.for_occupation(code, state)
+            if licensed and not lics:
+                continue  # licensed, route not modelled: its time and cost cannot be stated
             jz = self._job_zone(code)
-            if jz <= 3 and route_m <= cfg.bridge_max_months and len(bridges) < cfg.max_bridges * 3:
-                bridges.append(("bridge", code, lic, s, parts))
-            elif jz >= 3 and lic is None and s >= cfg.min_alternative_similarity and \
+            routes = sorted(((route(l, code), l) for l in lics), key=lambda x: (x[0]["months"], x[1].license_id))
+            r, lic = routes[0] if routes else (route(None, code), None)
+            if jz <= 3 and r["months"] <= cfg.bridge_max_months and len(bridges) < cfg.max_bridges * 3:
+                bridges.append(("bridge", code, lic, s, parts, r))
+            elif jz >= 3 and not licensed and s >= cfg.min_alternative_similarity and \
                     len(alternatives) < cfg.max_alternatives * 3:
-                alternatives.append(("alternative", code, lic, s, parts))
-        out = [(kind, code, lic, s, parts, self._route(lic, code, probe), self.wages.lookup(code, area))
-               for kind, code, lic, s, parts in cands + bridges + alternatives]
+                alternatives.append(("alternative", code, lic, s, parts, r))
+        out = [(kind, code, lic, s, parts, r, self.wages.lookup(code, area), lic_data.status(code, state))
+               for kind, code, lic, s, parts, r in cands + bridges + alternatives]
         if len(cache) > 20_000:
             cache.clear()
         cache[key] = out
         return out
-

@@ -87,6 +87,10 @@ class Taxonomy:
     def soc_code(self, code: str) -> str:
         return self.soc_codes.get(code, "")
 
+    def soc_title(self, code: str) -> str:
+        """SOC 2018 title of an O*NET code's detailed occupation."""
+        return self.occupations["soc_title"].get(code, "")
+
     # --- aliases ---
     @cached_property
     def onet_aliases(self) -> pd.DataFrame:

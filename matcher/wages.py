@@ -33,6 +33,8 @@ class WageFigure:
     topcoded: bool
     annual_p10: float | None = None
     release: str = OEWS_RELEASE
+    requested_area_name: str = ""
+    employment_area_name: str = ""   # employment and LQ are the requested area's only ('' when unpublished)
 
     @property
     def found(self) -> bool:
@@ -91,23 +93,37 @@ class WageTable:
 
     def lookup(self, code: str, area: str = LOUISVILLE) -> WageFigure:
         area = self.check_area(area)
-        oews = self._oews_code.get(code, code[:7])
+        oews = self._oews_code.get(code, code[:7]) if code != "00-0000" else code
         chain = [(area, "area")]
         if self._area_info[area][1] == "M":
             chain.append((self.state_area(area), "state"))
         if area != NATIONAL:
             chain.append((NATIONAL, "national"))
+        # employment and LQ describe local demand: only the requested area's figures, never a fallback's
+        local = self._wages.get((area, oews)) if oews else None
+        emp, lq = (local[4], local[5]) if local else (None, None)
+        emp = int(emp) if emp is not None else None
+        names = dict(requested_area_name=self.area_name(area),
+                     employment_area_name=self.area_name(area) if emp is not None else "")
         for a, level in chain:
-            row = self._wages.get((a, oews))
+            row = self._wages.get((a, oews)) if oews else None
             if row and row[0] is not None:
-                med, p25, p75, hourly, emp, lq, p10, top = row
-                # employment and LQ describe local demand: keep the requested area's when published
-                local = self._wages.get((area, oews))
-                if local and a != area:
-                    emp, lq = local[4], local[5]
+                med, p25, p75, hourly, _emp, _lq, p10, top = row
                 return WageFigure(code[:7], oews, a, self.area_name(a), area, level if a != area else "area",
-                                  med, p25, p75, hourly, int(emp) if emp is not None else None, lq, top, p10)
-        return WageFigure(code[:7], oews, "", "", area, "none", None, None, None, None, None, None, False, None)
+                                  med, p25, p75, hourly, emp, lq if emp is not None else None, top, p10, **names)
+        return WageFigure(code[:7], oews, "", "", area, "none", None, None, None, None, emp, lq, False, None, **names)
+
+    def area_state_fips(self, area: str) -> str:
+        return self._area_info.get(area, ("", "", ""))[2]
+
+    @cached_property
+    def _oews_titles(self) -> dict[str, str]:
+        df = pd.read_csv(self.taxonomy.root / "oews-2025" / "occupations.csv", dtype=str, keep_default_na=False)
+        return dict(zip(df["soc_code"], df["soc_title"]))
+
+    def oews_title(self, oews_code: str) -> str:
+        """OEWS's title of one of its codes (detailed codes and aggregates such as 25-9045)."""
+        return self._oews_titles.get(oews_code, "")
 
     def all_occupations(self, area: str = LOUISVILLE) -> WageFigure:
         return self.lookup("00-0000", area)

@@ -42,16 +42,15 @@ def sector_of(onet_code: str) -> str:
     return best
 
 
-def oews_code_for(soc: str, published: set[str]) -> str:
-    """The OEWS code that publishes a SOC 2018 detailed code: itself, its broad group (29-2010), or
-    the OEWS aggregate sharing its first five characters (21-1011 -> 21-1018); '' if none."""
+def oews_code_for(soc: str, published: set[str], detailed: set[str]) -> str:
+    """The OEWS code that publishes a SOC 2018 detailed code: itself, else the OEWS aggregate of its
+    own broad group that is not itself a detailed code (25-9042 -> 25-9045 "Teaching Assistants,
+    Except Postsecondary", 51-2092 -> 51-2090); '' when OEWS publishes nothing that contains it
+    (never an unrelated parent).  ``published`` holds the codes OEWS publishes at its detailed level."""
     if soc in published:
         return soc
-    broad = soc[:6] + "0"
-    if broad in published:
-        return broad
-    aggregates = sorted(c for c in published if c[:5] == soc[:5] and c[-1] != "0")
-    return aggregates[-1] if aggregates else ""
+    aggregates = sorted(c for c in published if c[:6] == soc[:6] and c not in detailed)
+    return aggregates[0] if len(aggregates) == 1 else ""
 
 
 # --- writing helpers --------------------------------------------------------------------------
@@ -115,9 +114,11 @@ def build_occupations(src: Path) -> pd.DataFrame:
     occ["sector"] = occ["onet_code"].map(sector_of)
     # national employment (OEWS May 2025) of the SOC detailed code: the prior of the title matcher
     o = pd.read_csv(src / "oews" / "oews_may2025_cross_industry.csv.gz", dtype=str, keep_default_na=False,
-                    usecols=["area_code", "soc_code", "employment"])
+                    usecols=["area_code", "soc_code", "soc_level", "employment"])
+    o = o[o["soc_level"] == "3"]  # the level wages.csv.gz keeps: detailed codes and OEWS aggregates
     nat = o[o["area_code"] == "0000000"].set_index("soc_code")["employment"]
-    occ["oews_code"] = [oews_code_for(soc, set(nat.index)) for soc in occ["soc_code"]]
+    detailed = set(occ["soc_code"])
+    occ["oews_code"] = [oews_code_for(soc, set(nat.index), detailed) for soc in occ["soc_code"]]
     occ["national_employment"] = pd.to_numeric(occ["oews_code"].map(nat), errors="coerce").astype("Int64")
     return occ.sort_values("onet_code").reset_index(drop=True)
 
@@ -274,10 +275,13 @@ def _num(s: pd.Series) -> pd.Series:
     return pd.to_numeric(s.replace({"*": None, "#": None, "**": None}), errors="coerce")
 
 
-def build_oews(src: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def build_oews(src: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     o = pd.read_csv(src / "oews" / "oews_may2025_cross_industry.csv.gz", dtype=str, keep_default_na=False)
     areas = (o[["area_code", "area_type", "state_fips", "area_name"]].drop_duplicates("area_code")
              .sort_values("area_code").reset_index(drop=True))
+    # every OEWS code with its title (detailed codes and the OEWS-only aggregates such as 25-9045)
+    codes = (o[["soc_code", "soc_title", "soc_level"]].drop_duplicates("soc_code")
+             .sort_values("soc_code").reset_index(drop=True))
     keep = o[(o["soc_level"] == "3") | (o["soc_code"] == "00-0000")].copy()
     out = pd.DataFrame({"area_code": keep["area_code"], "soc_code": keep["soc_code"]})
     out["employment"] = _num(keep["employment"]).astype("Int64")
@@ -287,7 +291,7 @@ def build_oews(src: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     # top-coded (#) medians are flagged so callers can say "at least"
     out["annual_topcoded"] = (keep["annual_median"] == "#").map({True: "Y", False: ""})
     out = out.sort_values(["area_code", "soc_code"]).reset_index(drop=True)
-    return areas, out
+    return areas, out, codes
 
 
 # --- main -------------------------------------------------------------------------------------
@@ -322,8 +326,9 @@ def build(src: Path, out: Path) -> dict:
     isco = build_isco(src, occ)
     tables["onet-27/isco08_onet.csv"] = isco
     tables["esco/aliases.csv.gz"] = build_esco(src, occ, isco)
-    areas, wages = build_oews(src)
+    areas, wages, codes = build_oews(src)
     tables["oews-2025/areas.csv"] = areas
+    tables["oews-2025/occupations.csv"] = codes
     tables["oews-2025/wages.csv.gz"] = wages
 
     manifest = {"taxonomy_version": TAXONOMY_VERSION, "builder": "scripts/build_taxonomy.py",
