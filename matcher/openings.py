@@ -219,7 +219,7 @@ class OpeningRanker:
         if code not in self._occ_cache:
             if len(self._occ_cache) > 5_000:
                 self._occ_cache.clear()
-            codes, sim = self.pathways.similarity_vector(code)
+            codes, sim = self.pathways.similarity_index.vector(code)
             if not hasattr(self, "_code_pos_"):
                 pos = {c: i for i, c in enumerate(codes)}
                 self._code_pos_ = np.array([pos.get(c, -1) for c in self.codes_])
