@@ -38,8 +38,6 @@ from .wages import LOUISVILLE, WageFigure, WageTable
 __all__ = ["PathwayWeights", "PathwayConfig", "ClientContext", "Pathway", "PathwayRanker", "pathways_to_frame",
            "format_range"]
 
-# CEFR a job usually needs when no licence sets one, by O*NET Job Zone
-CEFR_BY_JOB_ZONE = {1: "A2", 2: "B1", 3: "B1", 4: "B2", 5: "C1"}
 # months to a first job when no licence route applies: job search plus short employer training
 ENTRY_MONTHS_BY_JOB_ZONE = {1: 0.5, 2: 1.0, 3: 3.0, 4: 3.0, 5: 6.0}
 
@@ -54,6 +52,8 @@ GATED_PREFIXES = ("29-1", "29-9091", "29-9092", "19-3033", "19-3034", "19-3039",
                   "13-2011.01", "11-1031", "13-1041.06")
 # where a route is a range, the score reads this point between its low (0) and high (1) end
 RANGE_POINT = 0.5
+# never proposed as a bridge or alternative: elected offices (legislators; coroners are elected in KY and IN)
+NEVER_PROPOSED = frozenset({"11-1031.00", "13-1041.06", "11-1011.03"})
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,16 @@ class PathwayConfig:
     min_alternative_similarity: float = 0.22   # alternatives must reuse more of the client's work
     wage_ratio_cap: float = 12.0           # wage score saturates at this multiple of the baseline wage
     unknown_demand: float = 0.25           # demand score when OEWS publishes no local employment
+    curated_similarity_floor: float = 0.6  # a bridge or alternative that programmes recommend counts as this similar
+    cost_scale_usd: float = 3000.0         # fees at which the fee part of the cost score halves
+    demand_log10_jobs_full: float = 4.5    # log10 of local jobs at which the jobs part of demand is full (~31,600)
+    demand_lq_full: float = 2.0            # location quotient at which the concentration part of demand is full
+    english_gap_factor: float = 0.55       # likelihood multiplier per CEFR level below a licence's minimum
+    english_unknown_factor: float = 0.75   # ... when the client's level is unknown and the licence sets one
+    credential_gap_factor: float = 0.5     # ... when a Job Zone 4-5 target meets a sub-bachelor credential
+    experience_unknown_fit: float = 0.8    # own occupation: fit when years of experience are unknown
+    experience_base_fit: float = 0.6       # own occupation: fit with no experience, plus per year below
+    experience_fit_per_year: float = 0.08
 
     def __post_init__(self):
         problems = []
@@ -97,9 +107,19 @@ class PathwayConfig:
             if not bad and sum(getattr(w, f.name) for f in fields(w)) <= 0:
                 problems.append(f"{name} must have a positive sum")
         problems += number_problems(self, ("loan_max_usd", "time_scale_months", "income_now_time_scale_months",
-                                           "bridge_max_months", "wage_ratio_cap"))
+                                           "bridge_max_months", "wage_ratio_cap", "cost_scale_usd",
+                                           "demand_log10_jobs_full", "demand_lq_full"))
+        problems += number_problems(self, ("english_gap_factor", "english_unknown_factor", "credential_gap_factor",
+                                           "experience_unknown_fit", "experience_base_fit",
+                                           "experience_fit_per_year"), 0.0, 1.0)
+        for name in ("time_scale_months", "income_now_time_scale_months", "cost_scale_usd", "demand_log10_jobs_full",
+                     "demand_lq_full", "wage_ratio_cap"):
+            v = getattr(self, name)
+            if isinstance(v, (int, float)) and v == 0:
+                problems.append(f"{name} must be positive")
         problems += integer_problems(self, ("max_bridges", "max_alternatives"), minimum=0)
-        problems += number_problems(self, ("min_similarity", "min_alternative_similarity", "unknown_demand"), 0.0, 1.0)
+        problems += number_problems(self, ("min_similarity", "min_alternative_similarity", "unknown_demand",
+                                           "curated_similarity_floor"), 0.0, 1.0)
         if problems:
             raise ConfigError(problems)
 
@@ -179,6 +199,7 @@ class Pathway:
     employment_area: str = ""             # where `employment` counts jobs
     demand_known: bool = False
     caveats: tuple[str, ...] = ()
+    curated: dict | None = None           # {"why", "source_name", "source_url", "as_of", "confirmed"} when recommended
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -225,6 +246,21 @@ class PathwayRanker:
         self.wages = wages or WageTable(self.taxonomy)
         self.exams = ExamIdentifiers(self.taxonomy)
         self.geography = Geography(self.taxonomy)
+
+    @cached_property
+    def curated_bridges(self) -> dict[str, dict[str, dict]]:
+        """client O*NET code -> target code -> row of taxonomies/bridges/bridges.csv (role, why, source)."""
+        path = self.taxonomy.root / "bridges" / "bridges.csv"
+        if not path.exists():
+            return {}
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        out: dict[str, dict[str, dict]] = {}
+        for r in df.to_dict("records"):
+            if r["client_onet"] in self.taxonomy.titles and r["target_onet"] in self.taxonomy.titles:
+                out.setdefault(r["client_onet"], {}).setdefault(r["target_onet"], {
+                    "role": r["role"], "why": r["why"], "source_name": r["source_name"],
+                    "source_url": r["source_url"], "as_of": r["as_of"], "confirmed": r["confirmed"]})
+        return out
 
     # --- occupation similarity (matcher.similarity) ---
     @cached_property
@@ -384,22 +420,27 @@ class PathwayRanker:
             total = route["total"] + RANGE_POINT * (route["total_max"] - route["total"])
             oop = route["oop"] + RANGE_POINT * (route["oop_max"] - route["oop"])
             afford = 1.0 if oop <= budget else (budget / oop if oop > 0 else 1.0)
-            cost_s = 0.5 * afford + 0.5 / (1.0 + total / 3000.0)
+            cost_s = 0.5 * afford + 0.5 / (1.0 + total / cfg.cost_scale_usd)
         else:
             time_s = cost_s = 0.0            # an unknown route is not ranked as if it were quick or free
-        # likelihood: English level against what the licence or the Job Zone needs, experience, credential level
+        # likelihood: English level against what the licence requires (from the data, never guessed),
+        # experience, credential level
         jz = self._job_zone(code)
-        need = (lic.english_min_cefr if lic and cefr_rank(lic.english_min_cefr) else CEFR_BY_JOB_ZONE.get(jz, "B1"))
+        need = lic.english_min_cefr if lic and cefr_rank(lic.english_min_cefr) else None
         have = cefr_rank(client.english)
-        gap = (cefr_rank(need) - have) if have is not None else None
-        english_f = 0.75 if gap is None else (1.0 if gap <= 0 else 0.55 ** gap)
+        gap = (cefr_rank(need) - have) if need and have is not None else None
+        if need is None:
+            english_f = 1.0
+        else:
+            english_f = cfg.english_unknown_factor if gap is None else (1.0 if gap <= 0 else cfg.english_gap_factor ** gap)
         if client.isced_level is not None and jz >= 4 and client.isced_level < 6:
-            cred_f = 0.5
+            cred_f = cfg.credential_gap_factor
         else:
             cred_f = 1.0
         if kind in ("relicensure", "direct"):
-            yrs = client.years_experience
-            fit_f = 0.8 if yrs is None else min(1.0, 0.6 + 0.08 * yrs)   # experience in this very occupation
+            yrs = client.years_experience   # experience in this very occupation
+            fit_f = cfg.experience_unknown_fit if yrs is None else min(1.0, cfg.experience_base_fit
+                                                                       + cfg.experience_fit_per_year * yrs)
         else:
             fit_f = 0.4 + 0.6 * min(1.0, similarity)                       # how much of the work carries over
         likelihood = english_f * fit_f * cred_f
@@ -408,7 +449,8 @@ class PathwayRanker:
         if emp is None:
             demand = cfg.unknown_demand
         else:
-            demand = 0.7 * min(1.0, math.log10(emp + 1) / 4.5) + 0.3 * min(1.0, lq / 2.0)
+            demand = (0.7 * min(1.0, math.log10(emp + 1) / cfg.demand_log10_jobs_full)
+                      + 0.3 * min(1.0, lq / cfg.demand_lq_full))
         comps = {"wage": round(wage_s, 4), "time": round(time_s, 4), "cost": round(cost_s, 4),
                  "likelihood": round(likelihood, 4), "demand": round(demand, 4)}
         if not with_reasons:
@@ -447,10 +489,13 @@ class PathwayRanker:
             reasons.append("time and cost unknown: the steps of this licence are not in the data yet")
         if route["done"]:
             reasons.append("already done: " + "; ".join(f"{d['name']} ({d['by']})" for d in route["done"]))
-        if gap is not None and gap > 0:
-            reasons.append(f"needs English {need}; client is at {client.english}")
-        elif gap is None:
-            reasons.append(f"English level unknown (this path usually needs {need})")
+        if need and gap is not None and gap > 0:
+            reasons.append(f"the licence needs English {need}; client is at {client.english}")
+        elif need and gap is None:
+            reasons.append(f"English level unknown (the licence needs {need})")
+        elif not need and cefr_rank(client.english) is not None and cefr_rank(client.english) <= 2:
+            reasons.append(f"no English minimum in the data; the client's English ({client.english}) may limit "
+                           f"which employers hire")
         if emp is not None:
             reasons.append(f"{emp:,} jobs in {wage.employment_area_name} (location quotient {lq:.2f})")
         else:
@@ -510,6 +555,7 @@ class PathwayRanker:
             reasons.insert(0, self._kind_reason(kind, code, lic, s, parts, entry, state))
             caveats = list(route["caveats"]) + (list(place_notes) if code == client.onet_code else [])
             comps = dict(comps, similarity=round(s, 4))
+            cur = parts.get("curated") if parts else None
             out.append(Pathway(
                 rank=0, kind=kind, target_onet=code, target_title=tax.title(code), target_soc=tax.soc_code(code),
                 license=({"id": lic.license_id, "title": lic.title, "board_name": lic.board_name,
@@ -530,7 +576,9 @@ class PathwayRanker:
                 months_to_first_paycheck_min=route["pay"], months_to_first_paycheck_max=route["pay_max"],
                 range_conditions=route["conditions"], paid_step=route["paid_step"],
                 employment_area=wage.employment_area_name if wage.employment is not None else "",
-                demand_known=wage.employment is not None, caveats=tuple(caveats)))
+                demand_known=wage.employment is not None, caveats=tuple(caveats),
+                curated=({k: cur[k] for k in ("why", "source_name", "source_url", "as_of", "confirmed")}
+                         if cur else None)))
         if top and len(out) > top:
             # the client's own occupation (its licence route, or the job itself) is always shown
             own = [p for p in out if p.target_onet == client.onet_code][:top]
@@ -542,6 +590,10 @@ class PathwayRanker:
     def _kind_reason(self, kind, code, lic, s, parts, entry: RegistryEntry, state: str) -> str:
         if kind in ("bridge", "alternative"):
             label = "O*NET lists it as related" if parts["related"] > 0 else "reuses the client's work activities"
+            if parts.get("curated"):
+                c = parts["curated"]
+                label = (f"recommended for this profession ({c['source_name']}"
+                         f"{'' if c['confirmed'] == 'yes' else ', not confirmed on the source'}): {c['why']}; O*NET data")
             text = (f"{label} (similarity {s:.2f}: related {parts['related']:.2f}, "
                     f"{parts['shared_activities']:.0%} of its detailed activities and "
                     f"{parts['shared_activity_groups']:.0%} of its activity groups done before, "
@@ -603,18 +655,48 @@ class PathwayRanker:
             cands.append(("direct", own, lic, 1.0, {}, route(lic, own)))
         bridges, alternatives = [], []
         own_data = self.similarity_index.has_own_data
+        own_jz = self._job_zone(own)
+        curated = self.curated_bridges.get(own, {})
+
+        def allowed(code: str) -> bool:
+            # never elected offices or military; nothing above the client's own Job Zone plus one
+            return (code not in NEVER_PROPOSED and not code.startswith("55-")
+                    and self._job_zone(code) <= own_jz + 1)
+
+        def best_route(code: str, lics):
+            routes = sorted(((route(l, code), l) for l in lics), key=lambda x: (x[0]["months"], x[1].license_id))
+            return routes[0] if routes else (route(None, code), None)
+
+        # curated bridges and alternatives (programmes for immigrant professionals recommend them)
+        for code, row in curated.items():
+            if code == own or not allowed(code):
+                continue
+            entry = lic_data.status(code, state)
+            licensed = entry.licensed or (entry.licence_required == "unknown" and self._gated(code))
+            lics = lic_data.for_occupation(code, state)
+            if licensed and not lics:
+                if row["role"] == "alternative":   # listed, honestly: the route is not in the data
+                    sim, parts = self.similarity_index.pair(own, code)
+                    alternatives.append(("alternative", code, None, max(sim, cfg.curated_similarity_floor),
+                                         dict(parts, curated=row), self._UNKNOWN_ROUTE))
+                continue
+            r, lic = best_route(code, lics)
+            sim, parts = self.similarity_index.pair(own, code)
+            item = (row["role"], code, lic, max(sim, cfg.curated_similarity_floor), dict(parts, curated=row), r)
+            (bridges if row["role"] == "bridge" else alternatives).append(item)
         for s, code, parts in self.similar_occupations(own):
-            if code not in own_data:
-                continue  # no O*NET activity data of its own: its similarity would be borrowed, not measured
+            if code not in own_data or code in curated or not allowed(code):
+                continue  # no activity data of its own (its similarity would be borrowed), or listed above
             entry = lic_data.status(code, state)
             licensed = entry.licensed or (entry.licence_required == "unknown" and self._gated(code))
             lics = lic_data.for_occupation(code, state)
             if licensed and not lics:
                 continue  # licensed, route not modelled: its time and cost cannot be stated
             jz = self._job_zone(code)
-            routes = sorted(((route(l, code), l) for l in lics), key=lambda x: (x[0]["months"], x[1].license_id))
-            r, lic = routes[0] if routes else (route(None, code), None)
+            r, lic = best_route(code, lics)
             if jz <= 3 and r["months"] <= cfg.bridge_max_months and len(bridges) < cfg.max_bridges * 3:
+                if self.wages.lookup(code, area).employment is None:
+                    continue  # a computed bridge needs a local employment figure
                 bridges.append(("bridge", code, lic, s, parts, r))
             elif jz >= 3 and not licensed and s >= cfg.min_alternative_similarity and \
                     len(alternatives) < cfg.max_alternatives * 3:
