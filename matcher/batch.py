@@ -21,6 +21,7 @@ from .errors import ConfigError, InputError
 from .credentials import normalize_country
 from .intake import ClientRecord, NotesExtractor, parse_row, resolve_columns
 from .pathways import format_range
+from .plan import PLAN_COLUMNS, pathway_cell, plan_columns
 from .settings import integer_problems, number_problems
 from .wages import LOUISVILLE
 
@@ -35,12 +36,10 @@ class ScoreConfig:
     top_openings: int = 5
     chunk_size: int = 20_000
     n_jobs: int = 1
-    loan_max_usd: float = 3000.0
 
     def __post_init__(self):
         problems = integer_problems(self, ("top_pathways", "top_openings"), minimum=0)
         problems += integer_problems(self, ("chunk_size", "n_jobs"))
-        problems += number_problems(self, ("loan_max_usd",))
         if problems:
             raise ConfigError(problems)
 
@@ -51,6 +50,7 @@ def output_columns(cfg: ScoreConfig) -> list[str]:
             "evaluation_services", "english_level_used", "years_experience_used", "passed_exams", "planned_exams",
             "licence_state", "wage_area"]
     cols += [f"pathway_{i}" for i in range(1, cfg.top_pathways + 1)]
+    cols += PLAN_COLUMNS
     cols += [f"opening_{i}" for i in range(1, cfg.top_openings + 1)]
     cols += ["status", "messages", "explanation", "taxonomy_version"]
     return cols
@@ -67,21 +67,26 @@ class IntakeScorer:
     """Holds the engines (title matcher, credential normalizer, pathway and opening rankers) and
     scores DataFrame chunks.  ``openings`` is a frame already passed through ``prepare_openings``."""
 
-    def __init__(self, config: ScoreConfig | None = None, openings: pd.DataFrame | None = None):
+    def __init__(self, config: ScoreConfig | None = None, openings: pd.DataFrame | None = None, settings=None):
         self.config = config or ScoreConfig()
         self.openings = openings
+        from .config import Settings
         from .credentials import CredentialNormalizer
         from .openings import OpeningRanker
-        from .pathways import ClientContext, PathwayConfig, PathwayRanker
+        from .pathways import ClientContext
+        from .plan import Planner
         from .taxonomy import load_taxonomy
         from .titles import TitleMatcher
 
+        self.settings = settings or Settings()
         self.taxonomy = load_taxonomy()
         self.titles = TitleMatcher.load(taxonomy=self.taxonomy)
         self.credentials = CredentialNormalizer(self.taxonomy, title_matcher=self.titles)
-        self.pathways = PathwayRanker(PathwayConfig(loan_max_usd=self.config.loan_max_usd), taxonomy=self.taxonomy)
+        self.planner = Planner.from_settings(self.settings, taxonomy=self.taxonomy)
+        self.pathways = self.planner.ranker
         self.pathways.resolve_place(ClientContext("00-0000.00", state=self.config.state, area=self.config.area))
-        self.opening_ranker = OpeningRanker(self.pathways).fit(openings) if openings is not None and len(openings) else None
+        self.opening_ranker = (OpeningRanker(self.pathways, self.settings.openings).fit(openings)
+                               if openings is not None and len(openings) else None)
         self.notes = NotesExtractor(exams=self.pathways.exams)
         self._path_cache: dict = {}
         self._notes_cache: dict = {}
@@ -108,13 +113,39 @@ class IntakeScorer:
             self._place_cache[zip_code] = hit
         return hit
 
+    def _openings_for_plan(self, prof, plan, top: int) -> list[str]:
+        """Openings to apply to now (the bridge, or the route when it needs no licence) and, for a
+        licence route, up to half of ``top`` in the route's occupation, to apply to once licensed."""
+        from dataclasses import replace as _replace
+
+        route, bridge = plan.route, plan.bridge
+        after = route.kind == "relicensure"
+        later = []
+        if after:
+            ranked = self.opening_ranker.rank_openings(_replace(prof, onet_code=route.target_onet), top=top)
+            later = [m for m in ranked if m.onet_code == route.target_onet][:top // 2]
+        now_code = bridge.target_onet if bridge is not None else prof.onet_code
+        now_prof = _replace(prof, onet_code=now_code,
+                            targets=tuple(t for t in prof.targets if not (after and t[0] == route.target_onet)))
+        seen = {m.opening_id for m in later}
+        now = []
+        for m in self.opening_ranker.rank_openings(now_prof, top=2 * top):
+            if len(now) + len(later) >= top:
+                break
+            if m.opening_id in seen or (after and m.onet_code == route.target_onet):
+                continue      # a job that needs the licence is listed under 'after licence'
+            seen.add(m.opening_id)
+            now.append(m)
+        return ([f"{m.employer} - {m.title} [{m.opening_id}] (score {m.score:.2f}) (apply now)" for m in now] +
+                [f"{m.employer} - {m.title} [{m.opening_id}] (score {m.score:.2f}) (after licence)" for m in later])
+
     # --- one chunk ---
     def score_frame(self, df: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
         """Score a chunk; returns the chunk's columns plus the output columns, same row order."""
         rows, _ = self._score_rows(df, columns)
         # every output cell is text (empty where not applicable), so the columns have one type in
         # CSV, XLSX, JSONL and Parquet alike
-        out = pd.DataFrame(rows, columns=output_columns(self.config)).fillna("").astype(str)
+        out = pd.DataFrame(rows, columns=output_columns(self.config)).astype(object).fillna("").astype(str)
         base = df.reset_index(drop=True)
         clash = {c: f"{c}_input" for c in base.columns if c in out.columns}
         return pd.concat([base.rename(columns=clash), out], axis=1)
@@ -223,37 +254,41 @@ class IntakeScorer:
         if place_msg:
             msgs.append(place_msg)
         key = (code, rec.english_level, rec.years_experience, rec.budget_usd, rec.needs_income_now, rec.passed, isced,
-               state, area)
-        paths = self._path_cache.get(key)
-        if paths is None:
+               state, area, rec.work_authorized, rec.graduation_year)
+        hit = self._path_cache.get(key)
+        if hit is None:
             ctx = ClientContext(code, state=state, area=area, english=rec.english_level,
                                 years_experience=rec.years_experience, budget_usd=rec.budget_usd,
                                 need_income_now=rec.needs_income_now, isced_level=isced, passed=rec.passed)
-            paths = self.pathways.rank(ctx, top=max(cfg.top_pathways, 5))
+            paths = self.pathways.rank(ctx)
+            plan = self.planner.plan(ctx, rec.work_authorized or None, rec.graduation_year, paths=paths)
+            hit = (paths[:max(cfg.top_pathways, 5)], plan)
             if len(self._path_cache) > 4_000:
                 self._path_cache.clear()
-            self._path_cache[key] = paths
+            self._path_cache[key] = hit
+        paths, plan = hit
         row.update(licence_state=state, wage_area=area)
         for i, p in enumerate(paths[:cfg.top_pathways], 1):
-            if p.route_known:
-                plan = (f"{format_range(p.months_to_first_paycheck_min, p.months_to_first_paycheck_max)} months without "
-                        f"pay; cost {format_range(p.total_cost_usd, p.total_cost_usd_max, money=True)} "
-                        f"(loan {format_range(p.loan_coverable_usd, p.loan_coverable_usd, money=True)})")
-            else:
-                plan = "licence route not in the data (months and cost unknown)"
-            row[f"pathway_{i}"] = (f"{p.kind}: {p.target_title} ({p.target_onet}); {plan}; "
-                                   f"median {_fmt_money(p.median_annual_wage)}/yr; score {p.score:.2f}")
-        if paths:
-            expl.append(f"pathway 1: {paths[0].reasons[0]}")
+            row[f"pathway_{i}"] = pathway_cell(p)
+        row.update(plan_columns(plan))
+        expl.append(f"plan: {plan.route_note}")
+        if plan.bridge_note:
+            expl.append(f"bridge: {plan.bridge_note}")
         status = "ok"
-        prof = ClientProfile(rec.client_id, code, tuple((p.target_onet, p.kind, p.score) for p in paths),
-                             rec.english_level, rec.years_experience, rec.zip,
-                             tuple(p.license["id"] for p in paths if p.kind == "relicensure" and p.license),
-                             wants_relicensing=any(p.kind == "relicensure" for p in paths[:2]))
+        route, bridge = plan.route, plan.bridge
+        targets = [(route.target_onet, route.kind, route.score)]
+        if bridge is not None:
+            targets.append((bridge.target_onet, "bridge", bridge.score))
+        targets += [(p.target_onet, p.kind, p.score) for p in plan.alternatives]
+        relicensing = route.kind == "relicensure"
+        prof = ClientProfile(rec.client_id, code, tuple(targets), rec.english_level, rec.years_experience, rec.zip,
+                             tuple(route.license["id"] for _ in [0] if relicensing and route.license and
+                                   route.license.get("id")),
+                             wants_relicensing=relicensing)
         row["_profile"] = prof
         if self.opening_ranker is not None and cfg.top_openings:
-            for i, m in enumerate(self.opening_ranker.rank_openings(prof, top=cfg.top_openings), 1):
-                row[f"opening_{i}"] = f"{m.employer} - {m.title} [{m.opening_id}] (score {m.score:.2f})"
+            for i, cell in enumerate(self._openings_for_plan(prof, plan, cfg.top_openings), 1):
+                row[f"opening_{i}"] = cell
         elif cfg.top_openings:
             msgs.append("no openings file given")
         if source != "title" or tm.status == "review" or rec.messages:
@@ -264,29 +299,38 @@ class IntakeScorer:
 
 # --- workers ---------------------------------------------------------------------------------
 @lru_cache(maxsize=2)
-def _worker_scorer(config_items: tuple, openings_key: str, openings_blob: bytes | None) -> IntakeScorer:
+def _worker_scorer(config_items: tuple, settings_json: str, openings_key: str,
+                   openings_blob: bytes | None) -> IntakeScorer:
     """One scorer per worker process (engines are loaded once, then reused for every chunk)."""
     import io as _io
+    import json as _json
+
+    from .config import Settings
 
     openings = pd.read_pickle(_io.BytesIO(openings_blob)) if openings_blob else None
-    return IntakeScorer(ScoreConfig(**dict(config_items)), openings)
+    return IntakeScorer(ScoreConfig(**dict(config_items)), openings, Settings.from_dict(_json.loads(settings_json)))
 
 
-def _score_part(config_items, openings_key, openings_blob, df, columns):
-    return _worker_scorer(config_items, openings_key, openings_blob).score_frame(df, columns)
+def _score_part(config_items, settings_json, openings_key, openings_blob, df, columns):
+    return _worker_scorer(config_items, settings_json, openings_key, openings_blob).score_frame(df, columns)
 
 
 def score_file(intake: str | Path, output: str | Path, openings: str | Path | pd.DataFrame | None = None,
                mapping: Mapping[str, str] | None = None, openings_mapping: Mapping[str, str] | None = None,
                config: ScoreConfig | None = None,
-               progress: Callable[[int], None] | None = None) -> dict:
-    """Score an intake file into ``output`` (atomic write).  Returns run statistics."""
+               progress: Callable[[int], None] | None = None, settings=None) -> dict:
+    """Score an intake file into ``output`` (atomic write).  Returns run statistics.  ``settings``
+    (``matcher.config.Settings``) shapes pathways, plans and openings."""
     import io as _io
+    import json as _json
+
+    from .config import Settings
 
     from .io import TableWriter, iter_table
     from .openings import load_openings, prepare_openings
 
     cfg = config or ScoreConfig()
+    settings_json = _json.dumps((settings or Settings()).to_dict(), sort_keys=True)
     t0 = time.time()
     chunks = iter_table(intake, chunksize=cfg.chunk_size)
     first = next(chunks, None)
@@ -321,10 +365,10 @@ def score_file(intake: str | Path, output: str | Path, openings: str | Path | pd
             if parallel is not None and len(chunk) >= 5000:
                 size = math.ceil(len(chunk) / cfg.n_jobs)
                 parts = [chunk.iloc[i:i + size] for i in range(0, len(chunk), size)]
-                scored = pd.concat(parallel(delayed(_score_part)(items, key, blob, p, columns) for p in parts),
+                scored = pd.concat(parallel(delayed(_score_part)(items, settings_json, key, blob, p, columns) for p in parts),
                                    ignore_index=True)
             else:
-                scored = _score_part(items, key, blob, chunk, columns)
+                scored = _score_part(items, settings_json, key, blob, chunk, columns)
             out.write(scored)
             counts = scored["status"].value_counts()
             for s in ("ok", "partial", "error"):

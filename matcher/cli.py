@@ -148,13 +148,26 @@ def cmd_credentials(args) -> int:
 
 
 # --- pathways ---------------------------------------------------------------------------------
-def cmd_pathways(args) -> int:
-    from .pathways import ClientContext, PathwayRanker, format_range
+def _settings(args):
+    from .config import Settings
 
-    ranker = PathwayRanker()
-    client = ClientContext(onet_code=args.onet, state=args.state, area=args.area, english=args.english,
-                           years_experience=args.years, budget_usd=args.budget, need_income_now=args.need_income_now,
-                           passed=tuple(args.passed or ()), zip_code=args.zip)
+    return Settings.from_toml(args.config) if getattr(args, "config", None) else Settings()
+
+
+def _client(args):
+    from .pathways import ClientContext
+
+    return ClientContext(onet_code=args.onet, state=args.state, area=args.area, english=args.english,
+                         years_experience=args.years, budget_usd=args.budget, need_income_now=args.need_income_now,
+                         passed=tuple(args.passed or ()), zip_code=args.zip)
+
+
+def cmd_pathways(args) -> int:
+    from .pathways import format_range
+    from .plan import Planner
+
+    ranker = Planner.from_settings(_settings(args)).ranker
+    client = _client(args)
     paths = ranker.rank(client, top=args.top)
     if args.format == "json":
         print(json.dumps([p.to_dict() for p in paths], indent=2, ensure_ascii=False))
@@ -181,6 +194,66 @@ def cmd_pathways(args) -> int:
             print(f"      - {r}")
         for c in p.caveats:
             print(f"      ! {c}")
+    return 0
+
+
+# --- plan ----------------------------------------------------------------------------------------
+def cmd_plan(args) -> int:
+    from .pathways import format_range
+    from .plan import Planner
+
+    planner = Planner.from_settings(_settings(args))
+    plan = planner.plan(_client(args), work_authorized=args.work_authorized, graduation_year=args.graduation_year)
+    if args.format == "json":
+        print(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False, default=str))
+        return 0
+    if args.format == "html":
+        from .render import plan_html
+
+        html = plan_html(plan.to_dict())
+        if args.output:
+            from .io import atomic_write_text
+
+            atomic_write_text(args.output, html)
+            print(f"wrote {args.output}", file=sys.stderr)
+        else:
+            sys.stdout.write(html)
+        return 0
+    r, b = plan.route, plan.bridge
+    c = plan.client
+    print(f"Plan for {c['onet_code']} {c['title']} - {c['state']}; English {c['english'] or '?'}, budget "
+          f"${c['budget_usd'] or 0:,.0f}{', needs income now' if c['need_income_now'] else ''}")
+    print(f"ROUTE   {r.kind}: {r.target_title} ({r.target_onet})"
+          + (f" [{r.license['id']}]" if r.license and r.license.get("id") else ""))
+    print(f"        {plan.route_note}")
+    if r.route_known:
+        print(f"        months to the route {format_range(r.months_to_first_job, r.months_to_first_job_max)}; fees "
+              f"{format_range(r.total_cost_usd, r.total_cost_usd_max, money=True)}; median "
+              f"${r.median_annual_wage or 0:,.0f}/year")
+        for s in r.steps:
+            if s.required == "no":
+                continue
+            cost = format_range(s.cost_usd_min, s.cost_usd_max, money=True) if s.cost_basis != "unknown" else "fee unknown"
+            cond = f" (if {s.condition})" if s.required == "conditional" else ""
+            print(f"          - {s.name}{cond}: {s.months:g} months, {cost}")
+    print(f"BRIDGE  {(b.target_title + ' (' + b.target_onet + ')') if b else 'none'}: {plan.bridge_note}")
+    for a in plan.alternatives:
+        print(f"ALTERN. {a.kind}: {a.target_title} ({a.target_onet}); months "
+              f"{format_range(a.months_to_first_job, a.months_to_first_job_max)}; median ${a.median_annual_wage or 0:,.0f}")
+    print("TIMELINE (months: activity; income/month; fees; loan)")
+    for t in plan.timeline:
+        print(f"  {t['start_month']:>5g}-{t['end_month']:<5g} {t['activity'][:90]}; ${t['monthly_income_usd']:,.0f}; "
+              f"fees ${t['fees_usd']:,.0f}; loan ${t['loan_drawn_usd']:,.0f}")
+    ln, e = plan.loan, plan.earnings
+    print(f"LOAN    ${ln['amount_usd']:,.0f} of ${ln['cap_usd']:,.0f} (fees ${ln['pays_for']['fees_usd']:,.0f}, living "
+          f"${ln['pays_for']['living_support_usd']:,.0f}); repay ${ln['monthly_payment_usd']:,.0f}/month over "
+          f"{ln['term_months']} months; budget used ${ln['budget_used_usd']:,.0f}; out of pocket "
+          f"${ln['out_of_pocket_usd']:,.0f}")
+    print(f"EARNINGS plan 12/36/60 months ${e['plan_12m_usd']:,.0f} / ${e['plan_36m_usd']:,.0f} / "
+          f"${e['plan_60m_usd']:,.0f}; entry job ${e['entry_12m_usd']:,.0f} / ${e['entry_36m_usd']:,.0f} / "
+          f"${e['entry_60m_usd']:,.0f}; payback month {e['payback_month']}")
+    for cv in plan.caveats:
+        print(f"  ! {cv}")
     return 0
 
 
@@ -226,7 +299,7 @@ def cmd_score(args) -> int:
     with _progress(None, not args.no_progress) as bar:
         stats = score_file(args.intake, args.output, openings=args.openings, mapping=_pairs(args.map, "--map"),
                            openings_mapping=_pairs(args.openings_map, "--openings-map"), config=cfg,
-                           progress=bar.update)
+                           progress=bar.update, settings=_settings(args))
     print(f"scored {stats['rows']} rows into {args.output} in {stats['seconds']}s ({stats['rows_per_second']} rows/s): "
           f"{stats['ok']} ok, {stats['partial']} partial, {stats['error']} error; {stats['openings']} openings",
           file=sys.stderr)
@@ -242,12 +315,12 @@ def cmd_clients(args) -> int:
 
     intake = read_table(args.intake)
     columns = resolve_columns(intake.columns, _pairs(args.map, "--map"))
-    scorer = IntakeScorer(ScoreConfig(area=args.area, state=args.state))
+    scorer = IntakeScorer(ScoreConfig(area=args.area, state=args.state), settings=_settings(args))
     openings = prepare_openings(load_openings(args.openings, _pairs(args.openings_map, "--openings-map")),
                                 scorer.titles, scorer.taxonomy)
     from .openings import OpeningRanker
 
-    ranker = OpeningRanker(scorer.pathways).fit(openings)
+    ranker = OpeningRanker(scorer.pathways, scorer.settings.openings).fit(openings)
     profiles = [p for p in scorer.client_profiles(intake, columns) if p is not None]
     ranked = ranker.rank_clients(args.opening_id, profiles, top=args.top)
     row = openings[openings["opening_id"].astype(str) == str(args.opening_id)].iloc[0]
@@ -263,6 +336,23 @@ def cmd_clients(args) -> int:
 
 
 # --- parser -----------------------------------------------------------------------------------
+def _client_options(p) -> None:
+    """The client options shared by ``pathways`` and ``plan``."""
+    p.add_argument("--onet", required=True, help="the client's O*NET-SOC code, e.g. 29-1141.00")
+    p.add_argument("--state", help="state whose licences apply (KY, IN); default: the ZIP's state, else KY")
+    p.add_argument("--zip", help="the client's 5-digit ZIP code: state, county and OEWS area")
+    p.add_argument("--area", help="OEWS area code for wages (default: the ZIP's county area, else 0031140 "
+                                  "Louisville/Jefferson County, KY-IN)")
+    p.add_argument("--english", help="CEFR level A1..C2")
+    p.add_argument("--years", type=float, help="years of experience in the occupation")
+    p.add_argument("--budget", type=float, help="savings the client can spend, USD")
+    p.add_argument("--need-income-now", action="store_true")
+    p.add_argument("--passed", action="append", help="an exam or credential passed or held (repeatable): an "
+                   "identifier such as USMLE-1, ECFMG-CERT, IELTS, NCLEX-RN, FE, PE or an alias ('Step 1'); "
+                   "an unknown one is an error listing the identifiers")
+    p.add_argument("--config", help="settings file (TOML): weights, loan cap, term, rate, living support...")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="matcher", description="Credential pathway matching engine")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -296,21 +386,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_credentials)
 
     p = sub.add_parser("pathways", help="rank relicensing pathways, bridge jobs and alternatives for an occupation")
-    p.add_argument("--onet", required=True, help="the client's O*NET-SOC code, e.g. 29-1141.00")
-    p.add_argument("--state", help="state whose licences apply (KY, IN); default: the ZIP's state, else KY")
-    p.add_argument("--zip", help="the client's 5-digit ZIP code: state, county and OEWS area")
-    p.add_argument("--area", help="OEWS area code for wages (default: the ZIP's county area, else 0031140 "
-                                  "Louisville/Jefferson County, KY-IN)")
-    p.add_argument("--english", help="CEFR level A1..C2")
-    p.add_argument("--years", type=float, help="years of experience in the occupation")
-    p.add_argument("--budget", type=float, help="savings the client can spend, USD")
-    p.add_argument("--need-income-now", action="store_true")
-    p.add_argument("--passed", action="append", help="an exam or credential passed or held (repeatable): an "
-                   "identifier such as USMLE-1, ECFMG-CERT, IELTS, NCLEX-RN, FE, PE or an alias ('Step 1'); "
-                   "an unknown one is an error listing the identifiers")
+    _client_options(p)
     p.add_argument("--top", type=int, default=10)
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.set_defaults(func=cmd_pathways)
+
+    p = sub.add_parser("plan", help="a client's plan: licence route, bridge job, alternatives, money month by month")
+    _client_options(p)
+    p.add_argument("--work-authorized", choices=["yes", "no", "pending"], help="work authorisation (no bridge job "
+                   "while it is pending)")
+    p.add_argument("--graduation-year", type=int, help="year of graduation (residency eligibility)")
+    p.add_argument("--format", choices=["table", "json", "html"], default="table")
+    p.add_argument("-o", "--output", help="with --format html: write the printable page to this file")
+    p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("data", help="facts about the curated data")
     dsub = p.add_subparsers(dest="data_command", required=True)
@@ -333,6 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-openings", type=int, default=5)
     p.add_argument("--chunk-size", type=int, default=20_000)
     p.add_argument("--n-jobs", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("--config", help="settings file (TOML): weights, loan cap, term, rate, living support...")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_score)
 
@@ -346,6 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--state", default="KY")
     p.add_argument("--top", type=int, default=10)
     p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument("--config", help="settings file (TOML)")
     p.set_defaults(func=cmd_clients)
     return ap
 

@@ -16,7 +16,8 @@ __all__ = ["INTAKE_FIELDS", "REQUIRED_FIELDS", "ClientRecord", "resolve_columns"
            "NotesFacts"]
 
 INTAKE_FIELDS = ("client_id", "previous_title", "credential", "country", "language", "english_level",
-                 "years_experience", "zip", "needs_income_now", "budget_usd", "notes", "exams_passed")
+                 "years_experience", "zip", "needs_income_now", "budget_usd", "notes", "exams_passed",
+                 "work_authorized", "graduation_year")
 REQUIRED_FIELDS = ("client_id", "previous_title", "credential")
 # accepted column names per field (compared case- and punctuation-insensitively)
 SYNONYMS = {
@@ -33,6 +34,8 @@ SYNONYMS = {
     "budget_usd": ["budget_usd", "budget", "savings", "savings_usd"],
     "notes": ["notes", "note", "comments", "navigator_notes", "case_notes"],
     "exams_passed": ["exams_passed", "passed_exams", "exams", "licences_held", "certifications_held"],
+    "work_authorized": ["work_authorized", "work_authorization", "work_permit", "ead", "authorized_to_work"],
+    "graduation_year": ["graduation_year", "year_of_graduation", "grad_year", "graduated"],
 }
 
 
@@ -72,6 +75,8 @@ class ClientRecord:
     notes: str
     passed: tuple[str, ...] = ()          # exam/credential identifiers passed or held (column and notes)
     planned: tuple[str, ...] = ()         # identifiers the client intends to take or is taking
+    work_authorized: str = ""             # yes, no, pending ('' unknown)
+    graduation_year: int | None = None
     sources: dict = field(default_factory=dict, compare=False, hash=False)   # field -> "column" or "notes"
     messages: tuple[str, ...] = ()
 
@@ -143,6 +148,24 @@ def parse_row(raw: Mapping[str, object], columns: Mapping[str, str], facts: Note
     else:
         need = False
         msgs.append(f"needs_income_now {get('needs_income_now')!r} is not yes/no; read as no")
+    auth_txt = get("work_authorized").lower()
+    work_authorized = {"yes": "yes", "y": "yes", "true": "yes", "1": "yes", "si": "yes", "sí": "yes", "oui": "yes",
+                       "no": "no", "n": "no", "false": "no", "0": "no", "non": "no",
+                       "pending": "pending", "applied": "pending", "in progress": "pending"}.get(auth_txt, "")
+    if auth_txt and not work_authorized:
+        msgs.append(f"work_authorized {get('work_authorized')!r} is not yes/no/pending; ignored")
+    graduation_year = None
+    gtxt = get("graduation_year")
+    if gtxt:
+        import datetime as _dt
+
+        try:
+            g = int(float(gtxt))
+            if not 1940 <= g <= _dt.date.today().year:
+                raise ValueError
+            graduation_year = g
+        except ValueError:
+            msgs.append(f"graduation_year {gtxt!r} is not a year; ignored")
     zip_code = re.sub(r"[^0-9]", "", get("zip"))[:5]
     if get("zip") and len(zip_code) != 5:
         msgs.append(f"zip {get('zip')!r} is not a 5-digit ZIP; ignored")
@@ -191,8 +214,8 @@ def parse_row(raw: Mapping[str, object], columns: Mapping[str, str], facts: Note
         if facts.failed:
             msgs.append("failed (from notes): " + ", ".join(facts.failed))
     return ClientRecord(get("client_id"), title, credential, get("country"), get("language").lower(),
-                        english or None, years, zip_code, need, budget, get("notes"), passed, planned, sources,
-                        tuple(msgs))
+                        english or None, years, zip_code, need, budget, get("notes"), passed, planned,
+                        work_authorized, graduation_year, sources, tuple(msgs))
 
 
 # --- notes -----------------------------------------------------------------------------------

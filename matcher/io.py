@@ -157,6 +157,21 @@ def write_table(df: pd.DataFrame, path: str | Path, safe: bool = True) -> Path:
     return p
 
 
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write a text file atomically (a temporary file in the same folder, renamed at the end)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=f".part{p.suffix}", dir=p.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, p)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return p
+
+
 class TableWriter:
     """Append chunks to one output file and publish it atomically on ``close``.
     CSV/TSV/JSONL are streamed; XLSX and Parquet are assembled in memory at the end."""

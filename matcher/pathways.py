@@ -31,7 +31,7 @@ from .exams import ExamIdentifiers
 from .geo import US_STATE_FIPS, Geography
 from .licensing import License, LicensingData, RegistryEntry, Step, cefr_rank
 from .settings import integer_problems, number_problems
-from .similarity import OccupationSimilarity
+from .similarity import OccupationSimilarity, SimilarityWeights
 from .taxonomy import Taxonomy, load_taxonomy
 from .wages import LOUISVILLE, WageFigure, WageTable
 
@@ -239,8 +239,10 @@ class PathwayRanker:
     """``rank(client)`` returns the ranked pathways for a ``ClientContext``."""
 
     def __init__(self, config: PathwayConfig | None = None, taxonomy: Taxonomy | None = None,
-                 licensing: LicensingData | None = None, wages: WageTable | None = None):
+                 licensing: LicensingData | None = None, wages: WageTable | None = None,
+                 similarity_weights: SimilarityWeights | None = None):
         self.config = config or PathwayConfig()
+        self.similarity_weights = similarity_weights
         self.taxonomy = taxonomy or load_taxonomy()
         self.licensing = licensing or LicensingData(self.taxonomy)
         self.wages = wages or WageTable(self.taxonomy)
@@ -257,15 +259,18 @@ class PathwayRanker:
         out: dict[str, dict[str, dict]] = {}
         for r in df.to_dict("records"):
             if r["client_onet"] in self.taxonomy.titles and r["target_onet"] in self.taxonomy.titles:
-                out.setdefault(r["client_onet"], {}).setdefault(r["target_onet"], {
+                rows = out.setdefault(r["client_onet"], {})
+                # order: the table lists each profession's options most recommended first
+                rows.setdefault(r["target_onet"], {
                     "role": r["role"], "why": r["why"], "source_name": r["source_name"],
-                    "source_url": r["source_url"], "as_of": r["as_of"], "confirmed": r["confirmed"]})
+                    "source_url": r["source_url"], "as_of": r["as_of"], "confirmed": r["confirmed"],
+                    "order": sum(1 for v in rows.values() if v["role"] == r["role"])})
         return out
 
     # --- occupation similarity (matcher.similarity) ---
     @cached_property
     def similarity_index(self) -> OccupationSimilarity:
-        return OccupationSimilarity(self.taxonomy, min_similarity=self.config.min_similarity)
+        return OccupationSimilarity(self.taxonomy, self.similarity_weights, min_similarity=self.config.min_similarity)
 
     def similarity(self, a: str, b: str) -> tuple[float, dict]:
         return self.similarity_index.pair(a, b)
@@ -546,7 +551,7 @@ class PathwayRanker:
         keep, counts = [], defaultdict(int)
         limits = {"relicensure": 2, "direct": 1, "bridge": cfg.max_bridges, "alternative": cfg.max_alternatives}
         for item in sorted(scored, key=lambda x: (-x[0], x[1], x[2])):
-            if counts[item[1]] < limits[item[1]]:
+            if counts[item[1]] < limits[item[1]] or (item[5] or {}).get("curated"):
                 keep.append(item)
                 counts[item[1]] += 1
         out = []
@@ -577,7 +582,7 @@ class PathwayRanker:
                 range_conditions=route["conditions"], paid_step=route["paid_step"],
                 employment_area=wage.employment_area_name if wage.employment is not None else "",
                 demand_known=wage.employment is not None, caveats=tuple(caveats),
-                curated=({k: cur[k] for k in ("why", "source_name", "source_url", "as_of", "confirmed")}
+                curated=({k: cur[k] for k in ("why", "source_name", "source_url", "as_of", "confirmed", "order")}
                          if cur else None)))
         if top and len(out) > top:
             # the client's own occupation (its licence route, or the job itself) is always shown
@@ -600,6 +605,9 @@ class PathwayRanker:
                     f"technology {parts['shared_technology']:.2f})")
             if lic is not None and entry.licensed:
                 text += f"; needs {state}'s {lic.title} ({lic.board_name}): its steps are included"
+            elif lic is None and entry.licence_required == "conditional":
+                text += (f"; {state} requires {entry.credential or 'a licence'} only {entry.licence_condition}: "
+                         f"work without it is open")
             elif lic is not None:
                 text += f"; not licensed in {state}, but employers may expect {lic.title}: its steps are included"
             return text
@@ -674,7 +682,7 @@ class PathwayRanker:
             entry = lic_data.status(code, state)
             licensed = entry.licensed or (entry.licence_required == "unknown" and self._gated(code))
             lics = lic_data.for_occupation(code, state)
-            if licensed and not lics:
+            if licensed and not lics and entry.licence_required != "conditional":
                 if row["role"] == "alternative":   # listed, honestly: the route is not in the data
                     sim, parts = self.similarity_index.pair(own, code)
                     alternatives.append(("alternative", code, None, max(sim, cfg.curated_similarity_floor),
@@ -690,7 +698,7 @@ class PathwayRanker:
             entry = lic_data.status(code, state)
             licensed = entry.licensed or (entry.licence_required == "unknown" and self._gated(code))
             lics = lic_data.for_occupation(code, state)
-            if licensed and not lics:
+            if licensed and not lics and entry.licence_required != "conditional":
                 continue  # licensed, route not modelled: its time and cost cannot be stated
             jz = self._job_zone(code)
             r, lic = best_route(code, lics)

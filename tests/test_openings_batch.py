@@ -131,7 +131,7 @@ def test_score_and_opening_settings_report_every_problem():
     from matcher.openings import OpeningWeights
 
     with pytest.raises(ConfigError) as e:
-        ScoreConfig(top_pathways=-1, n_jobs=0, loan_max_usd=-1)
+        ScoreConfig(top_pathways=-1, n_jobs=0, chunk_size=0)
     assert len(e.value.problems) == 3
     with pytest.raises(ConfigError) as e:
         OpeningWeights(occupation=-1, wage="high")
