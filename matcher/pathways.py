@@ -200,6 +200,7 @@ class Pathway:
     demand_known: bool = False
     caveats: tuple[str, ...] = ()
     curated: dict | None = None           # {"why", "source_name", "source_url", "as_of", "confirmed"} when recommended
+    low_end_steps: tuple[tuple[int, float], ...] = ()   # (step_no, months) of the steps the low end counts, in order
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -327,7 +328,7 @@ class PathwayRanker:
             m = 0.5 if code == own else ENTRY_MONTHS_BY_JOB_ZONE.get(self._job_zone(code), 3.0)
             return {"known": True, "steps": (), "done": (), "total": 0.0, "total_max": 0.0, "unknown": 0,
                     "loan": 0.0, "loan_max": 0.0, "oop": 0.0, "oop_max": 0.0, "months": m, "months_max": m,
-                    "pay": m, "pay_max": m, "conditions": (), "paid_step": None, "caveats": ()}
+                    "pay": m, "pay_max": m, "conditions": (), "paid_step": None, "caveats": (), "low_end": ()}
         remaining, done, conditions, caveats = [], [], [], []
         low, high = [], []                      # (step, months) of each end
         for s in lic.steps:
@@ -398,12 +399,13 @@ class PathwayRanker:
                 "oop": round(max(0.0, total - loan), 2), "oop_max": round(max(0.0, max(total, total_max) - max(loan, loan_max)), 2),
                 "months": round(sum(m for _, m in low), 2), "months_max": round(max(sum(m for _, m in low), sum(m for _, m in high)), 2),
                 "pay": round(pay, 2), "pay_max": round(max(pay, pay_max), 2), "conditions": tuple(conditions),
-                "paid_step": paid_step, "caveats": tuple(caveats)}
+                "paid_step": paid_step, "caveats": tuple(caveats),
+                "low_end": tuple((s.step_no, m) for s, m in low)}
 
     _UNKNOWN_ROUTE = {"known": False, "steps": (), "done": (), "total": None, "total_max": None, "unknown": 0,
                       "loan": None, "loan_max": None, "oop": None, "oop_max": None, "months": None,
                       "months_max": None, "pay": None, "pay_max": None, "conditions": (), "paid_step": None,
-                      "caveats": ()}
+                      "caveats": (), "low_end": ()}
 
     # --- scoring ---
     def _components(self, client: ClientContext, code: str, route: dict, wage: WageFigure, baseline: float,
@@ -583,7 +585,7 @@ class PathwayRanker:
                 employment_area=wage.employment_area_name if wage.employment is not None else "",
                 demand_known=wage.employment is not None, caveats=tuple(caveats),
                 curated=({k: cur[k] for k in ("why", "source_name", "source_url", "as_of", "confirmed", "order")}
-                         if cur else None)))
+                         if cur else None), low_end_steps=route["low_end"]))
         if top and len(out) > top:
             # the client's own occupation (its licence route, or the job itself) is always shown
             own = [p for p in out if p.target_onet == client.onet_code][:top]

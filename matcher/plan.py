@@ -311,26 +311,28 @@ class Planner:
         t = 0.0
         paid_wage = (route.paid_step or {}).get("annual_wage_usd")
         if route.route_known:
-            for s in route.steps:
-                if s.required != "yes":
-                    continue
+            by_no = {s.step_no: s for s in route.steps}
+            for no, months in route.low_end_steps:      # the route's low end: required steps, credited experience
+                s = by_no[no]
                 wage = (paid_wage or 0.0) if s.paid else None
-                segs.append((t, t + s.months, s.name, s.kind, wage, s.cost_usd_min or 0.0, s.loan_eligible))
-                t += s.months
+                segs.append((t, t + months, s.name, s.kind, wage, s.cost_usd_min or 0.0, s.loan_eligible))
+                t += months
             route_end = route.months_to_first_job if route.months_to_first_job is not None else t
             route_end = max(route_end, t)
         else:
             route_end = math.inf
+        if route_end < math.inf:
+            H = max(H, float(math.ceil(route_end)) + 1)   # the timeline reaches the route's end
         route_wage = route.median_annual_wage or 0.0
         # the bridge: its own entry steps from month 0, then paid work
         b_segs, b_start, b_wage = [], math.inf, 0.0
         if bridge is not None:
             tb = 0.0
-            for s in bridge.steps:
-                if s.required != "yes":
-                    continue
-                b_segs.append((tb, tb + s.months, s.name, s.cost_usd_min or 0.0, s.loan_eligible))
-                tb += s.months
+            b_by_no = {s.step_no: s for s in bridge.steps}
+            for no, months in bridge.low_end_steps:
+                s = b_by_no[no]
+                b_segs.append((tb, tb + months, s.name, s.cost_usd_min or 0.0, s.loan_eligible))
+                tb += months
             b_start = max(tb, bridge.months_to_first_job or 0.0)
             b_wage = bridge.median_annual_wage or 0.0
         entry = self.ranker.wages.all_occupations(self.ranker.resolve_place(client)[1])

@@ -58,6 +58,7 @@ PHRASES_EN: dict[str, str] = {
     "cost": "Cost",
     "months": "Months",
     "n_months": "{n} months",
+    "one_month": "1 month",
     "source": "Source",
     "as_of_checked": "checked {date}",
     "as_of_source": "dated {date}",
@@ -87,11 +88,14 @@ PHRASES_EN: dict[str, str] = {
     "income_line": "income a month",
     "fees_bar": "fees paid",
     "loan_bar": "loan drawn",
+    "chart_lumps": "fees and loan",
     "route_pays": "goal job pays",
     "month_n": "month {n}",
     "months_axis": "months from today",
     "phase_months": "Months",
     "activity": "What you do",
+    "on_route": "Route: {title}",
+    "in_job": "Job meanwhile: {title}",
     "monthly_income": "Income a month",
     "loan_drawn": "Loan drawn",
     # money
@@ -109,11 +113,11 @@ PHRASES_EN: dict[str, str] = {
     "budget_used": "From your own budget",
     "out_of_pocket": "Still to find (out of pocket)",
     "earnings": "Money earned",
-    "after_months": "after {n} months",
+    "after_months": "{n} months",
     "this_plan": "This plan",
     "entry_job": "Staying in an entry job",
     "bridge_only": "The bridge job only",
-    "payback": "This plan is ahead of an entry job (after fees) from month",
+    "payback": "Ahead of an entry job (after fees) from",
     "payback_never": "not within 60 months",
     "assumptions": "Assumptions",
     # end
@@ -222,7 +226,9 @@ def _step_view(s: dict, f: _Fmt, t: dict) -> dict:
         "required": s.get("required", ""), "condition": s.get("condition") or "",
         "cost": cost, "cost_known": s.get("cost_usd_min") is not None or s.get("cost_usd_max") is not None,
         "basis": t.get(f"basis_{basis}", "") if basis and basis != "unknown" else "",
-        "months": f.months(s.get("months")), "url": url, "domain": _domain(url) if url else "",
+        "months": f.months(s.get("months")),
+        "months_text": (t["one_month"] if _months(s.get("months")) == "1"
+                        else t["n_months"].format(n=f.months(s.get("months")))), "url": url, "domain": _domain(url) if url else "",
         "source_text": "" if url else str(s.get("source_url") or ""), "as_of": as_of_text,
     }
 
@@ -252,6 +258,27 @@ def _pathway_view(p: dict | None, f: _Fmt, t: dict) -> dict | None:
     }
 
 
+def _split_activity(activity: str, route_title: str, bridge_title: str) -> dict:
+    """A phase's activity as what happens on the route and in the bridge job (the planner joins
+    them with '; ', the route's steps prefixed '<route> route: ', the bridge's '<bridge>: ')."""
+    if not bridge_title:
+        return {"route_part": activity, "job_part": ""}
+    r_prefix, b_prefix, b_work = f"{route_title} route: ", f"{bridge_title}: ", f"working as {bridge_title}"
+    groups: dict[str, list[str]] = {"route": [], "job": []}
+    current = "route"
+    for part in str(activity).split("; "):
+        if part.startswith(b_prefix):
+            current, part = "job", part[len(b_prefix):]
+        elif part == b_work:
+            current = "job"
+        elif part.startswith(r_prefix):
+            current, part = "route", part[len(r_prefix):]
+        elif part.startswith(f"working as {route_title}") or part.startswith(f"{route_title} route"):
+            current = "route"
+        groups[current].append(part)
+    return {"route_part": "; ".join(groups["route"]), "job_part": "; ".join(groups["job"])}
+
+
 def _nice_step(span: float, target: int) -> float:
     raw = span / max(1, target)
     mag = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
@@ -275,22 +302,27 @@ def _chart(plan: dict, f: _Fmt, t: dict) -> dict:
             if _num(plan.get(k)) is not None and _num(plan.get(k)) < horizon:
                 end = max(end, _num(plan[k]))
     x_max = float(min(60.0, horizon, max(6.0, math.ceil(end + 6))))
-    W, H = 760.0, 230.0
-    left, right, top, bottom = 62.0, 14.0, 30.0, 34.0
-    pw, ph = W - left - right, H - top - bottom
-    ys = [0.0]
-    for p in phases:
-        ys += [_num(p.get("monthly_income_usd")) or 0.0, _num(p.get("fees_usd")) or 0.0,
-               _num(p.get("loan_drawn_usd")) or 0.0]
-    y_top = max(ys) or 1000.0
+    W, H = 760.0, 262.0
+    left, right, top = 62.0, 14.0, 30.0
+    inc_bottom, bar_top, bar_bottom = 160.0, 182.0, 224.0   # income panel, then the fees/loan panel
+    pw = W - left - right
+    incomes = [_num(p.get("monthly_income_usd")) or 0.0 for p in phases]
+    lumps = [v for p in phases for v in (_num(p.get("fees_usd")) or 0.0, _num(p.get("loan_drawn_usd")) or 0.0)]
+    y_top = max(incomes + [0.0]) or 1000.0
     y_step = _nice_step(y_top, 4)
     y_max = math.ceil(y_top * 1.05 / y_step) * y_step
+    b_top = max(lumps + [0.0]) or 100.0
+    b_step = _nice_step(b_top, 2)
+    b_max = math.ceil(b_top / b_step) * b_step
 
     def X(m: float) -> float:
         return round(left + pw * min(max(m, 0.0), x_max) / x_max, 1)
 
     def Y(v: float) -> float:
-        return round(top + ph * (1 - min(max(v, 0.0), y_max) / y_max), 1)
+        return round(top + (inc_bottom - top) * (1 - min(max(v, 0.0), y_max) / y_max), 1)
+
+    def YB(v: float) -> float:
+        return round(bar_top + (bar_bottom - bar_top) * (1 - min(max(v, 0.0), b_max) / b_max), 1)
 
     # income: a step line over the phases
     pts = []
@@ -302,7 +334,7 @@ def _chart(plan: dict, f: _Fmt, t: dict) -> dict:
         pts += [(X(a), Y(inc)), (X(min(b, x_max)), Y(inc))]
     line = ("M" + " L".join(f"{x:g} {y:g}" for x, y in pts)) if pts else ""
     area = (line + f" L{pts[-1][0]:g} {Y(0):g} L{pts[0][0]:g} {Y(0):g} Z") if pts else ""
-    # fees and loan draws: bars at the start of their phase
+    # fees and loan draws: bars at the start of their phase, in their own panel and scale
     bw = max(3.0, min(12.0, pw / x_max * 0.3))
     bars = []
     for p in phases:
@@ -315,7 +347,7 @@ def _chart(plan: dict, f: _Fmt, t: dict) -> dict:
             if v <= 0:
                 continue
             x = X(a) + 1 + i * (bw + 1)
-            bars.append({"x": round(x, 1), "y": Y(v), "w": round(bw, 1), "h": round(Y(0) - Y(v), 1),
+            bars.append({"x": round(x, 1), "y": YB(v), "w": round(bw, 1), "h": round(max(1.0, YB(0) - YB(v)), 1),
                          "color": COLORS[kind],
                          "label": f"{t['month_n'].format(n=_months(a))}: {label} {_money(v)}"})
     # axes
@@ -323,6 +355,8 @@ def _chart(plan: dict, f: _Fmt, t: dict) -> dict:
     x_ticks = [{"x": X(m), "label": str(m)} for m in range(0, int(x_max) + 1, m_step)]
     y_ticks = [{"y": Y(v), "label": _money(v)} for v in
                [y_step * i for i in range(int(round(y_max / y_step)) + 1)]]
+    b_ticks = [{"y": YB(v), "label": _money(v)} for v in
+               [b_step * i for i in range(int(round(b_max / b_step)) + 1)]]
     markers = []
     rp = _num(plan.get("route_first_paycheck_month"))
     if rp is not None and 0 < rp < x_max:
@@ -345,12 +379,17 @@ def _chart(plan: dict, f: _Fmt, t: dict) -> dict:
     for item in legend:   # laid out left to right, about 6.5 px a character at 11px
         legend_items.append(dict(item, x=round(lx, 1)))
         lx += 22 + 6.5 * len(item["label"]) + 16
-    return {"w": W, "h": H, "left": left, "right": W - right, "top": top, "bottom": Y(0),
-            "line": line, "area": area, "bars": bars, "x_ticks": x_ticks, "y_ticks": y_ticks,
+    route_title = (plan.get("route") or {}).get("target_title") or ""
+    bridge_title = (plan.get("bridge") or {}).get("target_title") or ""
+    return {"w": W, "h": H, "left": left, "right": W - right, "top": top, "inc_bottom": Y(0),
+            "bar_top": bar_top, "bottom": YB(0), "lumps_label": t["chart_lumps"],
+            "line": line, "area": area, "bars": bars, "x_ticks": x_ticks, "y_ticks": y_ticks, "b_ticks": b_ticks,
             "markers": markers, "legend": legend_items, "x_max": x_max, "colors": COLORS,
+            "split": bool(bridge_title), "route_title": route_title, "bridge_title": bridge_title,
             "title": t["chart_title"], "desc": desc, "axis_label_x": (left + W - right) / 2,
             "rows": [{"months": f"{_months(p['start_month'])}–{_months(p.get('end_month'))}",
                       "activity": p.get("activity", ""),
+                      **_split_activity(p.get("activity", ""), route_title, bridge_title),
                       "income": _money(p.get("monthly_income_usd")) or t["unknown"],
                       "fees": _money(p.get("fees_usd")) if _num(p.get("fees_usd")) else "",
                       "loan": _money(p.get("loan_drawn_usd")) if _num(p.get("loan_drawn_usd")) else ""}
