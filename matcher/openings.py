@@ -114,11 +114,23 @@ class OpeningWeights:
     distance: float = 0.10
     distance_scale_miles: float = 15.0
     relicensing_bonus: float = 0.05
+    quick_license_months: float = 3.0          # a required licence this quick to get counts as nearly held
+    licence_in_progress_factor: float = 0.6    # requirements score of a licence the client's plan is working on
+    quick_licence_factor: float = 0.7          # ... of a licence obtainable within quick_license_months
+    english_unknown_factor: float = 0.6        # english score when the opening sets a level and the client's is unknown
+    english_gap_factor: float = 0.5            # ... multiplied per CEFR level below the opening's
+    experience_unknown_factor: float = 0.6     # experience score when the opening asks years and they are unknown
+    target_floor: float = 0.6                  # occupation score of an opening in one of the plan's targets (at least)
+    unrelated_floor: float = 0.3               # an opening in an unrelated occupation keeps this share of its score
+    wage_full_ratio: float = 1.2               # wage score is full at this multiple of the area median
 
     def __post_init__(self):
         problems = number_problems(self, [f.name for f in fields(self)])
-        if not problems and self.distance_scale_miles == 0:
-            problems.append("distance_scale_miles must be positive")
+        problems += number_problems(self, ("licence_in_progress_factor", "quick_licence_factor", "english_unknown_factor",
+                                           "english_gap_factor", "experience_unknown_factor", "target_floor",
+                                           "unrelated_floor"), 0.0, 1.0)
+        if not problems and (self.distance_scale_miles == 0 or self.wage_full_ratio == 0):
+            problems.append("distance_scale_miles and wage_full_ratio must be positive")
         if problems:
             raise ConfigError(problems)
 
@@ -159,11 +171,11 @@ class OpeningRanker:
     ``rank_openings(client)`` scores every opening for a client at once (vectorised) and
     ``rank_clients(opening_id, clients)`` uses the same scorer, so both directions agree."""
 
-    def __init__(self, pathway_ranker, weights: OpeningWeights | None = None, quick_license_months: float = 3.0):
+    def __init__(self, pathway_ranker, weights: OpeningWeights | None = None):
         self.pathways = pathway_ranker
         self.taxonomy = pathway_ranker.taxonomy
         self.weights = weights or OpeningWeights()
-        self.quick_license_months = quick_license_months
+        self.quick_license_months = self.weights.quick_license_months
 
     @cached_property
     def zip_coords(self) -> dict[str, tuple[float, float]]:
@@ -203,7 +215,7 @@ class OpeningRanker:
                 med = self.pathways.wages.lookup(c).annual_median
                 if med:
                     self.wage_ratio_[i] = w / med
-                    wage_s[i] = min(1.0, w / med / 1.2)
+                    wage_s[i] = min(1.0, w / med / self.weights.wage_full_ratio)
         self.wage_s_ = wage_s
         coords = [self.zip_coords.get(str(z)) for z in o["zip"]]
         self.lat_ = np.radians([c[0] if c else np.nan for c in coords])
@@ -235,8 +247,9 @@ class OpeningRanker:
                 parts = [1.0]
                 for lid in req:
                     m = self._license_months.get(lid)
-                    parts.append(0.6 if lid in in_progress else 0.7 if m is not None and m <= self.quick_license_months
-                                 else 0.0)
+                    w = self.weights
+                    parts.append(w.licence_in_progress_factor if lid in in_progress else w.quick_licence_factor
+                                 if m is not None and m <= self.quick_license_months else 0.0)
                 vals.append(min(parts))
             self._req_cache[in_progress] = np.array(vals)
         return self._req_cache[in_progress]
@@ -247,17 +260,17 @@ class OpeningRanker:
         for c, kind, sc in client.targets:
             hit = self.codes_ == c
             if c != client.onet_code:
-                occ[hit] = np.maximum(occ[hit], 0.6 + 0.4 * min(1.0, sc))
+                occ[hit] = np.maximum(occ[hit], self.weights.target_floor + (1 - self.weights.target_floor) * min(1.0, sc))
         req = self._requirements_vector(tuple(sorted(client.licenses_in_progress)))
         have = cefr_rank(client.english)
         need = self.english_need_
         if have is None:
-            eng = np.where(need > 0, 0.6, 1.0)
+            eng = np.where(need > 0, self.weights.english_unknown_factor, 1.0)
         else:
-            eng = np.where(need > 0, np.power(0.5, np.clip(need - have, 0, None)), 1.0)
+            eng = np.where(need > 0, np.power(self.weights.english_gap_factor, np.clip(need - have, 0, None)), 1.0)
         yrs = client.years_experience
         if yrs is None:
-            exp = np.where(self.min_years_ > 0, 0.6, 1.0)
+            exp = np.where(self.min_years_ > 0, self.weights.experience_unknown_factor, 1.0)
         else:
             exp = np.where(self.min_years_ > 0, np.minimum(1.0, yrs / np.maximum(self.min_years_, 1e-9)), 1.0)
         dist = np.full(n, np.nan)
@@ -277,7 +290,8 @@ class OpeningRanker:
         s = sum(getattr(w, k) * comps[k] for k in keys) / total
         if client.wants_relicensing:
             s = s + w.relicensing_bonus * self.supports_
-        s = s * (0.3 + 0.7 * comps["occupation"])  # an opening in an unrelated occupation never ranks high
+        # an opening in an unrelated occupation never ranks high
+        s = s * (w.unrelated_floor + (1 - w.unrelated_floor) * comps["occupation"])
         return np.minimum(1.0, s)
 
     def _match(self, client: ClientProfile, i: int, comps, scores) -> OpeningMatch:
