@@ -92,6 +92,7 @@ class IntakeScorer:
         self._notes_cache: dict = {}
         self._guess_cache: dict = {}
         self._place_cache: dict = {}
+        self._openings_cache: dict = {}
 
     def _place(self, zip_code: str) -> tuple[str, str, str]:
         """(state, OEWS area, message) for a row: its ZIP decides when the project has that state's
@@ -129,7 +130,7 @@ class IntakeScorer:
                             targets=tuple(t for t in prof.targets if not (after and t[0] == route.target_onet)))
         seen = {m.opening_id for m in later}
         now = []
-        for m in self.opening_ranker.rank_openings(now_prof, top=2 * top):
+        for m in self.opening_ranker.rank_openings(now_prof, top=top + len(later)):
             if len(now) + len(later) >= top:
                 break
             if m.opening_id in seen or (after and m.onet_code == route.target_onet):
@@ -287,7 +288,13 @@ class IntakeScorer:
                              wants_relicensing=relicensing)
         row["_profile"] = prof
         if self.opening_ranker is not None and cfg.top_openings:
-            for i, cell in enumerate(self._openings_for_plan(prof, plan, cfg.top_openings), 1):
+            okey = (key, rec.zip)        # openings also depend on the distance from the client's ZIP
+            cells = self._openings_cache.get(okey)
+            if cells is None:
+                if len(self._openings_cache) > 20_000:
+                    self._openings_cache.clear()
+                cells = self._openings_cache[okey] = self._openings_for_plan(prof, plan, cfg.top_openings)
+            for i, cell in enumerate(cells, 1):
                 row[f"opening_{i}"] = cell
         elif cfg.top_openings:
             msgs.append("no openings file given")

@@ -203,7 +203,10 @@ class LicensingData:
         return sorted(p.name for p in self.root.iterdir() if (p / "licenses.csv").exists())
 
     def version(self, state: str) -> str:
-        return self.taxonomy.curated_version(f"licensing/{state}")
+        versions = self.__dict__.setdefault("_versions", {})
+        if state not in versions:
+            versions[state] = self.taxonomy.curated_version(f"licensing/{state}")
+        return versions[state]
 
     @cached_property
     def _by_state(self) -> dict[str, tuple[dict[str, License], dict[str, RegistryEntry]]]:
