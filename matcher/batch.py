@@ -20,9 +20,8 @@ import pandas as pd
 from .errors import ConfigError, InputError
 from .credentials import normalize_country
 from .intake import ClientRecord, NotesExtractor, parse_row, resolve_columns
-from .pathways import format_range
 from .plan import PLAN_COLUMNS, pathway_cell, plan_columns
-from .settings import integer_problems, number_problems
+from .settings import integer_problems
 from .wages import LOUISVILLE
 
 __all__ = ["ScoreConfig", "IntakeScorer", "score_file", "OUTPUT_COLUMNS"]

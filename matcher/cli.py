@@ -242,7 +242,7 @@ def cmd_plan(args) -> int:
               f"{format_range(a.months_to_first_job, a.months_to_first_job_max)}; median ${a.median_annual_wage or 0:,.0f}")
     print("TIMELINE (months: activity; income/month; fees; loan)")
     for t in plan.timeline:
-        print(f"  {t['start_month']:>5g}-{t['end_month']:<5g} {t['activity'][:90]}; ${t['monthly_income_usd']:,.0f}; "
+        print(f"  {t['start_month']:>5g}-{t['end_month']:<5g} {t['activity'][:120]}; ${t['monthly_income_usd']:,.0f}; "
               f"fees ${t['fees_usd']:,.0f}; loan ${t['loan_drawn_usd']:,.0f}")
     ln, e = plan.loan, plan.earnings
     print(f"LOAN    ${ln['amount_usd']:,.0f} of ${ln['cap_usd']:,.0f} (fees ${ln['pays_for']['fees_usd']:,.0f}, living "

@@ -19,7 +19,7 @@ month by month (fees, the revolving loan fund, income), from the ranked pathways
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 
 from .errors import ConfigError, InputError

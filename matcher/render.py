@@ -66,7 +66,8 @@ PHRASES_EN: dict[str, str] = {
     "basis_estimate": "estimate",
     "basis_confirmed": "confirmed",
     "basis_unknown": "unknown",
-    "steps_unknown": "The steps of this licence are not in our data yet, so months and fees are unknown: ask the board.",
+    "steps_unknown": ("The steps of this licence are not in our data yet, so months and fees are unknown: "
+                      "ask the board."),
     "no_steps": "No licence steps: you can look for work now.",
     "steps_done": "Already done",
     "done_by": "counted from {by}",
@@ -200,7 +201,7 @@ def _safe_url(url) -> str:
 
 def _domain(url: str) -> str:
     host = urlsplit(url).netloc.lower()
-    return host[4:] if host.startswith("www.") else host
+    return host.removeprefix("www.")
 
 
 def _first_reason(p: dict) -> str:
@@ -228,7 +229,8 @@ def _step_view(s: dict, f: _Fmt, t: dict) -> dict:
         "basis": t.get(f"basis_{basis}", "") if basis and basis != "unknown" else "",
         "months": f.months(s.get("months")),
         "months_text": (t["one_month"] if _months(s.get("months")) == "1"
-                        else t["n_months"].format(n=f.months(s.get("months")))), "url": url, "domain": _domain(url) if url else "",
+                        else t["n_months"].format(n=f.months(s.get("months")))),
+        "url": url, "domain": _domain(url) if url else "",
         "source_text": "" if url else str(s.get("source_url") or ""), "as_of": as_of_text,
     }
 
@@ -273,7 +275,7 @@ def _split_activity(activity: str, route_title: str, bridge_title: str) -> dict:
             current = "job"
         elif part.startswith(r_prefix):
             current, part = "route", part[len(r_prefix):]
-        elif part.startswith(f"working as {route_title}") or part.startswith(f"{route_title} route"):
+        elif part.startswith((f"working as {route_title}", f"{route_title} route")):
             current = "route"
         groups[current].append(part)
     return {"route_part": "; ".join(groups["route"]), "job_part": "; ".join(groups["job"])}
@@ -354,9 +356,9 @@ def _chart(plan: dict, f: _Fmt, t: dict) -> dict:
     m_step = next(s for s in (1, 2, 3, 6, 12) if x_max / s <= 12)
     x_ticks = [{"x": X(m), "label": str(m)} for m in range(0, int(x_max) + 1, m_step)]
     y_ticks = [{"y": Y(v), "label": _money(v)} for v in
-               [y_step * i for i in range(int(round(y_max / y_step)) + 1)]]
+               [y_step * i for i in range(round(y_max / y_step) + 1)]]
     b_ticks = [{"y": YB(v), "label": _money(v)} for v in
-               [b_step * i for i in range(int(round(b_max / b_step)) + 1)]]
+               [b_step * i for i in range(round(b_max / b_step) + 1)]]
     markers = []
     rp = _num(plan.get("route_first_paycheck_month"))
     if rp is not None and 0 < rp < x_max:
@@ -417,11 +419,9 @@ def _money_view(plan: dict, f: _Fmt, t: dict) -> dict:
         rows.append({"label": label, "cells": [_money(v) or t["not_applicable"] for v in vals]})
     payback = earn.get("payback_month")
     assumptions = list(loan.get("assumptions") or []) + list(earn.get("assumptions") or [])
-    if earn.get("entry_wage_source"):
-        assumptions.append(f"{t['entry_job']}: {earn['entry_wage_source']}")
     return {
         "amount": t["loan_of_cap"].format(amount=_money(amount), cap=_money(loan.get("cap_usd")) or t["unknown"]),
-        "has_loan": amount > 0,
+        "amount_short": _money(amount), "has_loan": amount > 0,
         "pays_fees": t["pays_fees"].format(amount=_money(pays.get("fees_usd")) or "$0"),
         "pays_living": t["pays_living"].format(amount=_money(pays.get("living_support_usd")) or "$0"),
         "schedule": [f"{t['month_n'].format(n=_months(m))}: {_money(v)}" for m, v in schedule
@@ -459,14 +459,23 @@ def _sources(plan: dict) -> list[dict]:
         url = _safe_url(cur.get("source_url"))
         if url and url not in seen:
             seen[url] = cur.get("as_of") or ""
-    return [{"url": u, "as_of": a} for u, a in seen.items()]
+    out = [{"url": u, "as_of": a} for u, a in seen.items()]
+    entry = (plan.get("earnings") or {}).get("entry_wage_source")
+    if entry:   # the entry-job wage: a data release, not a page
+        out.append({"url": str(entry), "as_of": ""})
+    return out
 
 
 def _environment():
     import jinja2
-    return jinja2.Environment(
+    from markupsafe import Markup
+
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(Path(__file__).resolve().parent / "templates")),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    # data text (English whatever the page's language) isolated from the page's direction; escaped
+    env.filters["bdi"] = lambda v: Markup("<bdi>%s</bdi>") % v if v not in (None, "") else ""
+    return env
 
 
 def plan_html(plan_dict: dict, phrases: dict | None = None, lang: str = "en", direction: str = "ltr") -> str:
@@ -493,6 +502,11 @@ def plan_html(plan_dict: dict, phrases: dict | None = None, lang: str = "en", di
         "bridge": bridge, "bridge_note": plan.get("bridge_note") or "",
         "alternatives": [_pathway_view(p, f, t) for p in (plan.get("alternatives") or []) if p],
         "first_paycheck": f.months(plan.get("months_to_first_paycheck")),
+        "first_paycheck_month": (t["month_n"].format(n=_months(plan.get("months_to_first_paycheck")))
+                                 if _num(plan.get("months_to_first_paycheck")) is not None else t["unknown"]),
+        "route_month": (t["month_n"].format(n=f.months_range(plan.get("months_to_route"),
+                                                             plan.get("months_to_route_max")))
+                        if _num(plan.get("months_to_route")) is not None else t["unknown"]),
         "months_to_route": f.months_range(plan.get("months_to_route"), plan.get("months_to_route_max")),
         "chart": _chart(plan, f, t), "money": _money_view(plan, f, t),
         "caveats": [str(c) for c in (plan.get("caveats") or [])],

@@ -9,7 +9,7 @@ import pytest
 from matcher.cli import main
 from matcher.errors import InputError
 from matcher.exams import ExamIdentifiers
-from matcher.licensing import LicensingData, is_primary_source
+from matcher.licensing import is_primary_source
 from matcher.pathways import ClientContext, PathwayRanker
 
 STATES = ("KY", "IN")
