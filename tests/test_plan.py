@@ -222,3 +222,29 @@ def test_score_writes_plan_columns_and_labelled_openings(tmp_path):
     nurses = ok[ok["onet_code"] == "29-1141.00"]
     assert (nurses["plan_licence_id"] == "KY-RN").all()
     assert pd.to_numeric(ok["plan_loan_usd"]).max() <= 3000
+
+
+@pytest.mark.parametrize("code", ["29-1141.00", "29-1021.00", "23-1011.00", "53-3032.00", "51-4121.00", "17-2051.00"])
+def test_bridges_and_alternatives_stay_within_reach(planner, code):
+    from matcher.pathways import NEVER_PROPOSED
+
+    rk = planner.ranker
+    own_jz = rk._job_zone(code)
+    for p in rk.rank(ClientContext(code)):
+        if p.kind in ("bridge", "alternative"):
+            assert rk._job_zone(p.target_onet) <= own_jz + 1, (code, p.target_onet)
+            assert p.target_onet not in NEVER_PROPOSED and not p.target_onet.startswith("55-")
+            if p.kind == "bridge" and not p.curated:
+                assert p.demand_known, (code, p.target_onet)   # computed bridges need local employment
+
+
+def test_intake_work_authorisation_and_graduation_year():
+    from matcher.intake import parse_row, resolve_columns
+
+    cols = resolve_columns(["client_id", "previous_title", "credential", "EAD", "grad_year"])
+    rec = parse_row({"client_id": "C", "previous_title": "doctor", "credential": "", "EAD": "Pending",
+                     "grad_year": "2009"}, cols)
+    assert rec.work_authorized == "pending" and rec.graduation_year == 2009
+    rec = parse_row({"client_id": "C", "previous_title": "doctor", "credential": "", "EAD": "perhaps",
+                     "grad_year": "next year"}, cols)
+    assert rec.work_authorized == "" and rec.graduation_year is None and len(rec.messages) == 2
