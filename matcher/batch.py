@@ -27,6 +27,10 @@ from .wages import LOUISVILLE
 __all__ = ["ScoreConfig", "IntakeScorer", "score_file", "OUTPUT_COLUMNS"]
 
 
+# upper bounds of the run options: enough for any real use, small enough to bound memory
+SCORE_LIMITS = {"top_pathways": 20, "top_openings": 50, "chunk_size": 1_000_000, "n_jobs": 64}
+
+
 @dataclass(frozen=True)
 class ScoreConfig:
     area: str = LOUISVILLE
@@ -39,6 +43,10 @@ class ScoreConfig:
     def __post_init__(self):
         problems = integer_problems(self, ("top_pathways", "top_openings"), minimum=0)
         problems += integer_problems(self, ("chunk_size", "n_jobs"))
+        for name, cap in SCORE_LIMITS.items():
+            v = getattr(self, name)
+            if isinstance(v, int) and not isinstance(v, bool) and v > cap:
+                problems.append(f"{name} must be at most {cap:,} (got {v:,})")
         if problems:
             raise ConfigError(problems)
 
@@ -142,11 +150,13 @@ class IntakeScorer:
     # --- one chunk ---
     def score_frame(self, df: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
         """Score a chunk; returns the chunk's columns plus the output columns, same row order."""
+        from .io import RESERVED_COLUMNS
+
         rows, _ = self._score_rows(df, columns)
         # every output cell is text (empty where not applicable), so the columns have one type in
         # CSV, XLSX, JSONL and Parquet alike
         out = pd.DataFrame(rows, columns=output_columns(self.config)).astype(object).fillna("").astype(str)
-        base = df.reset_index(drop=True)
+        base = df.drop(columns=[c for c in RESERVED_COLUMNS if c in df.columns]).reset_index(drop=True)
         clash = {c: f"{c}_input" for c in base.columns if c in out.columns}
         return pd.concat([base.rename(columns=clash), out], axis=1)
 
@@ -159,18 +169,26 @@ class IntakeScorer:
         raw = df.to_dict("records")
         records: list[ClientRecord | None] = []
         errors: list[str] = []
+        from .io import ROW_ERROR, ROW_LINE
+
         for r in raw:
+            if r.get(ROW_ERROR):
+                # the reader could not read this row: it keeps its place, with the reason and its line
+                records.append(None)
+                errors.append(f"line {r.get(ROW_LINE, '?')}: {r[ROW_ERROR]}")
+                continue
             try:
                 notes = str(r.get(columns["notes"], "") or "") if "notes" in columns else ""
                 if notes not in self._notes_cache:
                     if len(self._notes_cache) > 50_000:
                         self._notes_cache.clear()
                     self._notes_cache[notes] = self.notes.extract(notes)
-                records.append(parse_row(r, columns, self._notes_cache[notes], exams=self.pathways.exams))
+                records.append(parse_row(r, columns, self._notes_cache[notes], exams=self.pathways.exams,
+                                         geography=self.pathways.geography))
                 errors.append("")
             except Exception as e:  # noqa: BLE001 - one bad row never stops the batch
                 records.append(None)
-                errors.append(f"row could not be parsed: {type(e).__name__}: {e}")
+                errors.append(f"line {r.get(ROW_LINE, '?')}: row could not be parsed ({type(e).__name__})")
         titles = [rec.previous_title if rec else "" for rec in records]
         langs = [rec.language or None if rec else None for rec in records]
         title_res = self.titles.match_many(titles, languages=langs,
@@ -181,8 +199,9 @@ class IntakeScorer:
         for rec, err, tm, cr in zip(records, errors, title_res, cred_res):
             try:
                 rows.append(self._score_record(rec, err, tm, cr))
-            except Exception as e:  # noqa: BLE001
-                rows.append({"status": "error", "messages": f"internal error: {type(e).__name__}: {e}",
+            except Exception as e:  # noqa: BLE001 - one bad row never stops the batch
+                rows.append({"status": "error", "messages": f"internal error while scoring this row "
+                                                            f"({type(e).__name__})",
                              "taxonomy_version": self.taxonomy.version})
         profiles = [r.pop("_profile", None) for r in rows]
         return rows, profiles
@@ -324,31 +343,36 @@ def _score_part(config_items, settings_json, openings_key, openings_blob, df, co
 def score_file(intake: str | Path, output: str | Path, openings: str | Path | pd.DataFrame | None = None,
                mapping: Mapping[str, str] | None = None, openings_mapping: Mapping[str, str] | None = None,
                config: ScoreConfig | None = None,
-               progress: Callable[[int], None] | None = None, settings=None) -> dict:
-    """Score an intake file into ``output`` (atomic write).  Returns run statistics.  ``settings``
-    (``matcher.config.Settings``) shapes pathways, plans and openings."""
+               progress: Callable[[int], None] | None = None, settings=None, sheet: str | None = None,
+               openings_sheet: str | None = None) -> dict:
+    """Score an intake file into ``output`` (atomic write).  Returns run statistics (with the input's
+    detected ``encoding``).  ``settings`` (``matcher.config.Settings``) shapes pathways, plans and
+    openings; ``sheet`` / ``openings_sheet`` pick XLSX sheets (a name, or ``all``)."""
     import io as _io
     import json as _json
 
     from .config import Settings
 
-    from .io import TableWriter, iter_table
+    from .io import RESERVED_COLUMNS, TableWriter, open_table, refuse_same_file
     from .openings import load_openings, prepare_openings
 
     cfg = config or ScoreConfig()
     settings_json = _json.dumps((settings or Settings()).to_dict(), sort_keys=True)
     t0 = time.time()
-    chunks = iter_table(intake, chunksize=cfg.chunk_size)
+    refuse_same_file(output, intake, *([openings] if isinstance(openings, (str, Path)) else []))
+    reader = open_table(intake, chunksize=cfg.chunk_size, sheet=sheet)
+    chunks = iter(reader)
     first = next(chunks, None)
     if first is None:
         raise InputError(f"{intake}: no rows")
-    columns = resolve_columns(first.columns, mapping)   # all missing columns reported before any work
+    # all missing columns reported before any work
+    columns = resolve_columns([c for c in first.columns if c not in RESERVED_COLUMNS], mapping)
     opening_frame = None
     if openings is not None:
         from .taxonomy import load_taxonomy
         from .titles import TitleMatcher
 
-        raw = load_openings(openings, openings_mapping)
+        raw = load_openings(openings, openings_mapping, sheet=openings_sheet)
         tax = load_taxonomy()
         opening_frame = prepare_openings(raw, TitleMatcher.load(taxonomy=tax), tax)
     blob = None
@@ -385,4 +409,5 @@ def score_file(intake: str | Path, output: str | Path, openings: str | Path | pd
     stats["seconds"] = round(time.time() - t0, 2)
     stats["rows_per_second"] = round(stats["rows"] / max(stats["seconds"], 1e-9), 1)
     stats["openings"] = 0 if opening_frame is None else len(opening_frame)
+    stats["encoding"] = reader.encoding or ""
     return stats

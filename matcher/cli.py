@@ -27,13 +27,36 @@ def _progress(total: int | None, enabled: bool, unit: str = "rows"):
 
 
 def _check_columns(df: pd.DataFrame, wanted: Sequence[str | None]) -> None:
-    missing = [c for c in wanted if c and c not in df.columns]
+    from .io import RESERVED_COLUMNS
+
+    columns = [c for c in df.columns if c not in RESERVED_COLUMNS]
+    missing = [c for c in wanted if c and c not in columns]
     if missing:
-        raise MissingColumnsError(missing, list(df.columns))
+        raise MissingColumnsError(missing, columns)
+
+
+def _mark_unreadable(chunk: pd.DataFrame, extra: pd.DataFrame) -> None:
+    """Rows the reader could not read keep their place with status ``error`` and the reason."""
+    from .io import ROW_ERROR, ROW_LINE
+
+    if ROW_ERROR not in chunk.columns:
+        return
+    bad = (chunk[ROW_ERROR].astype(str) != "").to_numpy()
+    if bad.any():
+        reasons = [f"line {ln}: {e}" for ln, e in zip(chunk[ROW_LINE][bad], chunk[ROW_ERROR][bad])]
+        extra.loc[bad, "status"] = "error"
+        extra.loc[bad, "explanation"] = reasons
+
+
+def _encoding_note(reader) -> str:
+    return f"encoding {reader.encoding}; " if getattr(reader, "encoding", None) else ""
 
 
 def _merge_output(chunk: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame:
     """Input columns first (renamed '<name>_input' where they clash with an output column), then ours."""
+    from .io import RESERVED_COLUMNS
+
+    chunk = chunk.drop(columns=[c for c in RESERVED_COLUMNS if c in chunk.columns])
     base = chunk.reset_index(drop=True)
     clash = {c: f"{c}_input" for c in base.columns if c in extra.columns}
     if clash:
@@ -44,7 +67,7 @@ def _merge_output(chunk: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame:
 # --- normalize --------------------------------------------------------------------------------
 def cmd_normalize(args) -> int:
     from .titles import TitleMatcher, to_frame
-    from .io import TableWriter, iter_table
+    from .io import TableWriter, open_table, refuse_same_file
 
     if args.text is not None:
         matcher = TitleMatcher.load()
@@ -63,7 +86,9 @@ def cmd_normalize(args) -> int:
     cache: dict = {}   # (title, language, country) -> output row values; small tuples, not result objects
     t0 = time.time()
     n = 0
-    chunks = iter_table(args.input, chunksize=args.chunk_size)
+    refuse_same_file(args.output, args.input)
+    reader = open_table(args.input, chunksize=args.chunk_size, sheet=args.sheet)
+    chunks = iter(reader)
     first = next(chunks, None)
     if first is None:
         raise MatcherError(f"{args.input}: no rows")
@@ -93,6 +118,7 @@ def cmd_normalize(args) -> int:
                     cache[k] = r
                 del found
             extra = pd.DataFrame([cache[k] for k in keys], columns=NORMALIZE_COLUMNS)
+            _mark_unreadable(chunk, extra)
             if len(cache) > 50_000:
                 cache.clear()
             out.write(_merge_output(chunk, extra))
@@ -100,14 +126,15 @@ def cmd_normalize(args) -> int:
             bar.update(len(chunk))
     dt = time.time() - t0
     print(f"normalized {n} rows into {args.output} in {dt:.1f}s ({n / max(dt, 1e-9):.0f} rows/s); "
-          f"taxonomy {matcher.taxonomy_version_}, model {matcher.model_version_}", file=sys.stderr)
+          f"{_encoding_note(reader)}taxonomy {matcher.taxonomy_version_}, model {matcher.model_version_}",
+          file=sys.stderr)
     return 0
 
 
 # --- credentials ------------------------------------------------------------------------------
 def cmd_credentials(args) -> int:
     from .credentials import CredentialNormalizer, credentials_to_frame
-    from .io import TableWriter, iter_table
+    from .io import TableWriter, open_table, refuse_same_file
     from .titles import TitleMatcher
 
     if args.text is not None:
@@ -127,7 +154,9 @@ def cmd_credentials(args) -> int:
         return 0
     if not args.input or not args.column or not args.output:
         raise MatcherError("credentials needs INPUT, -c COLUMN and -o OUTPUT (or --text CREDENTIAL)")
-    chunks = iter_table(args.input, chunksize=args.chunk_size)
+    refuse_same_file(args.output, args.input)
+    reader = open_table(args.input, chunksize=args.chunk_size, sheet=args.sheet)
+    chunks = iter(reader)
     first = next(chunks, None)
     if first is None:
         raise MatcherError(f"{args.input}: no rows")
@@ -140,10 +169,13 @@ def cmd_credentials(args) -> int:
         for chunk in itertools.chain([first], chunks):
             countries = chunk[args.country_column].tolist() if args.country_column else None
             res = cn.normalize_many(chunk[args.column].tolist(), countries)
-            out.write(_merge_output(chunk, credentials_to_frame(res)))
+            extra = credentials_to_frame(res)
+            _mark_unreadable(chunk, extra)
+            out.write(_merge_output(chunk, extra))
             n += len(chunk)
             bar.update(len(chunk))
-    print(f"normalized {n} credentials into {args.output}; data {cn.data_version}", file=sys.stderr)
+    print(f"normalized {n} credentials into {args.output}; {_encoding_note(reader)}data {cn.data_version}",
+          file=sys.stderr)
     return 0
 
 
@@ -299,9 +331,11 @@ def cmd_score(args) -> int:
     with _progress(None, not args.no_progress) as bar:
         stats = score_file(args.intake, args.output, openings=args.openings, mapping=_pairs(args.map, "--map"),
                            openings_mapping=_pairs(args.openings_map, "--openings-map"), config=cfg,
-                           progress=bar.update, settings=_settings(args))
+                           progress=bar.update, settings=_settings(args), sheet=args.sheet,
+                           openings_sheet=args.openings_sheet)
     print(f"scored {stats['rows']} rows into {args.output} in {stats['seconds']}s ({stats['rows_per_second']} rows/s): "
-          f"{stats['ok']} ok, {stats['partial']} partial, {stats['error']} error; {stats['openings']} openings",
+          f"{stats['ok']} ok, {stats['partial']} partial, {stats['error']} error; {stats['openings']} openings"
+          + (f"; encoding {stats['encoding']}" if stats.get("encoding") else ""),
           file=sys.stderr)
     return 0
 
@@ -310,14 +344,15 @@ def cmd_score(args) -> int:
 def cmd_clients(args) -> int:
     from .batch import IntakeScorer, ScoreConfig
     from .intake import resolve_columns
-    from .io import read_table
+    from .io import RESERVED_COLUMNS, open_table
     from .openings import load_openings, prepare_openings
 
-    intake = read_table(args.intake)
-    columns = resolve_columns(intake.columns, _pairs(args.map, "--map"))
+    parts = list(open_table(args.intake, chunksize=None, sheet=args.sheet))
+    intake = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    columns = resolve_columns([c for c in intake.columns if c not in RESERVED_COLUMNS], _pairs(args.map, "--map"))
     scorer = IntakeScorer(ScoreConfig(area=args.area, state=args.state), settings=_settings(args))
-    openings = prepare_openings(load_openings(args.openings, _pairs(args.openings_map, "--openings-map")),
-                                scorer.titles, scorer.taxonomy)
+    openings = prepare_openings(load_openings(args.openings, _pairs(args.openings_map, "--openings-map"),
+                                              sheet=args.openings_sheet), scorer.titles, scorer.taxonomy)
     from .openings import OpeningRanker
 
     ranker = OpeningRanker(scorer.pathways, scorer.settings.openings).fit(openings)
@@ -354,10 +389,12 @@ def _client_options(p) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="matcher", description="Credential pathway matching engine")
+    ap = argparse.ArgumentParser(prog="matcher", description="Credential pathway matching engine",
+                                 epilog="--debug (anywhere) shows the traceback of an internal error")
     sub = ap.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("normalize", help="map job titles onto O*NET-SOC 2019")
+    p.add_argument("--sheet", help="XLSX input: the sheet to read, or 'all' (sheets in order, with source_sheet)")
     p.add_argument("input", nargs="?", help="CSV, XLSX, JSONL or Parquet file")
     p.add_argument("-c", "--column", help="the column holding job titles")
     p.add_argument("-o", "--output", help="output file (format by extension)")
@@ -374,6 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_normalize)
 
     p = sub.add_parser("credentials", help="normalize foreign credentials (preliminary orientation)")
+    p.add_argument("--sheet", help="XLSX input: the sheet to read, or 'all' (sheets in order, with source_sheet)")
     p.add_argument("input", nargs="?", help="CSV, XLSX, JSONL or Parquet file")
     p.add_argument("-c", "--column", help="the column holding credential names")
     p.add_argument("-o", "--output", help="output file (format by extension)")
@@ -408,6 +446,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_data)
 
     p = sub.add_parser("score", help="score an intake file: occupation, credential, pathways, openings")
+    p.add_argument("--openings-sheet", help="XLSX openings: the sheet to read, or 'all'")
+    p.add_argument("--sheet", help="XLSX input: the sheet to read, or 'all' (sheets in order, with source_sheet)")
     p.add_argument("intake", help="intake file (CSV, XLSX, JSONL or Parquet)")
     p.add_argument("-o", "--output", required=True, help="output file (format by extension)")
     p.add_argument("--openings", help="openings file to rank for each client")
@@ -426,6 +466,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("clients", help="rank the clients of an intake file for one opening")
+    p.add_argument("--openings-sheet", help="XLSX openings: the sheet to read, or 'all'")
+    p.add_argument("--sheet", help="XLSX input: the sheet to read, or 'all' (sheets in order, with source_sheet)")
     p.add_argument("opening_id", help="the opening's id in the openings file")
     p.add_argument("--intake", required=True, help="intake file")
     p.add_argument("--openings", required=True, help="openings file")
@@ -440,14 +482,27 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+# upper bounds of the options that size the work (ScoreConfig has its own, SCORE_LIMITS)
+OPTION_LIMITS = {"top": 100, "chunk_size": 1_000_000, "n_jobs": 64}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if getattr(args, "top", 1) is not None and getattr(args, "top", 1) < 1:
-        print("error: --top must be at least 1", file=sys.stderr)
-        return 2
+    """Run a command.  Every failure is one line on stderr: exit 2 for bad input or settings, 1 for an
+    internal error (its traceback only with --debug); never a client's cell value."""
+    raw = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in raw
+    raw = [a for a in raw if a != "--debug"]
+    args = build_parser().parse_args(raw)
+    for name, cap in OPTION_LIMITS.items():
+        v = getattr(args, name, None)
+        if v is not None and not 1 <= v <= cap:
+            print(f"error: --{name.replace('_', '-')} must be between 1 and {cap:,} (got {v:,})", file=sys.stderr)
+            return 2
     try:
         return args.func(args)
     except MatcherError as e:
+        if debug:
+            raise
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -458,6 +513,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except MemoryError:
+        print("error: out of memory; try a smaller --chunk-size or fewer --n-jobs", file=sys.stderr)
+        return 1
+    except OSError as e:
+        if debug:
+            raise
+        # file-system problems (permissions, full disk, missing folder) name the path, not the data
+        print(f"error: {e.strerror or type(e).__name__}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 2
+    except Exception as e:  # noqa: BLE001 - the one place that turns a bug into a message
+        if debug:
+            raise
+        print(f"error: internal error ({type(e).__name__}) in `matcher {args.command}`; nothing was written. "
+              f"Run again with --debug for the traceback and report it.", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -16,8 +16,11 @@ class MissingColumnsError(InputError):
     def __init__(self, missing: list[str], available: list[str], hint: str = ""):
         self.missing = list(missing)
         self.available = list(available)
-        msg = (f"missing required column(s): {', '.join(self.missing)}; the file has: "
-               f"{', '.join(map(str, self.available)) or '(no columns)'}")
+        # the header is not echoed: in a file without a header row it is a client's data
+        n = len(self.available)
+        msg = (f"missing required column(s): {', '.join(self.missing)}; none of the file's {n} column(s) "
+               f"maps to them (name them in the header, or map yours with --map COLUMN=FIELD; a file "
+               f"without a header row needs one)")
         if hint:
             msg += f". {hint}"
         super().__init__(msg)
@@ -28,7 +31,7 @@ class ConfigError(MatcherError, ValueError):
 
     def __init__(self, problems: list[str]):
         self.problems = list(problems)
-        super().__init__("invalid configuration:\n  - " + "\n  - ".join(self.problems))
+        super().__init__("invalid configuration: " + "; ".join(self.problems))
 
 
 class ArtifactError(MatcherError):

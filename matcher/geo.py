@@ -68,17 +68,30 @@ class Geography:
             out[(s, self._county_key(n))] = (f, a, an, u) if conf in ("yes", "partial") else (f, "", "", u)
         return out
 
+    def _lookup(self, z: str) -> dict | None:
+        cache = self.__dict__.setdefault("_zip_cache", {})
+        if z not in cache:
+            import zipcodes
+
+            if len(cache) > 100_000:
+                cache.clear()
+            hits = zipcodes.matching(z)
+            cache[z] = hits[0] if hits else None
+        return cache[z]
+
+    def is_zip(self, zip_code: str) -> bool:
+        """True for a real 5-digit US ZIP code (the ``zipcodes`` data)."""
+        z = str(zip_code).strip()
+        return bool(re.fullmatch(r"\d{5}", z)) and self._lookup(z) is not None
+
     def locate(self, zip_code: str) -> Place:
         """The state, county and OEWS area of a 5-digit US ZIP code; InputError if it is not one."""
         z = str(zip_code).strip()
         if not re.fullmatch(r"\d{5}", z):
             raise InputError(f"ZIP code must be 5 digits (got {zip_code!r})")
-        import zipcodes
-
-        hits = zipcodes.matching(z)
-        if not hits:
+        h = self._lookup(z)
+        if h is None:
             raise InputError(f"unknown US ZIP code {z!r}")
-        h = hits[0]
         state, county = h.get("state", ""), h.get("county", "")
         fips, area, area_name, src = self._county_area.get((state, self._county_key(county)), ("", "", "", ""))
         return Place(z, state, county, fips, area, area_name, src)

@@ -19,6 +19,8 @@ INTAKE_FIELDS = ("client_id", "previous_title", "credential", "country", "langua
                  "years_experience", "zip", "needs_income_now", "budget_usd", "notes", "exams_passed",
                  "work_authorized", "graduation_year")
 REQUIRED_FIELDS = ("client_id", "previous_title", "credential")
+MAX_BUDGET_USD = 10_000_000.0     # a budget beyond this is a data-entry error
+MAX_NOTES_CHARS = 5_000           # notes are cut to this length before extraction (noted in the row's messages)
 # accepted column names per field (compared case- and punctuation-insensitively)
 SYNONYMS = {
     "client_id": ["client_id", "client", "id", "client_number", "case_id", "participant_id"],
@@ -105,7 +107,7 @@ def _cefr_from_score(test: str, score: float) -> str | None:
 
 
 def parse_row(raw: Mapping[str, object], columns: Mapping[str, str], facts: NotesFacts | None = None,
-              exams=None) -> ClientRecord:
+              exams=None, geography=None) -> ClientRecord:
     """One intake row -> ClientRecord; invalid values are dropped with a message, and empty
     fields are filled from the notes' facts when there are any."""
     get = lambda f: _cell(raw.get(columns[f])) if f in columns else ""  # noqa: E731
@@ -135,11 +137,15 @@ def parse_row(raw: Mapping[str, object], columns: Mapping[str, str], facts: Note
     if btxt:
         try:
             budget = float(btxt)
-            if budget < 0:
+            if not math.isfinite(budget) or budget > MAX_BUDGET_USD:
+                msgs.append(f"budget_usd {get('budget_usd')[:20]!r} is not a finite amount up to "
+                            f"${MAX_BUDGET_USD:,.0f}; ignored")
+                budget = None
+            elif budget < 0:
                 msgs.append(f"budget_usd {get('budget_usd')!r} is negative; treated as 0")
                 budget = 0.0
         except ValueError:
-            msgs.append(f"budget_usd {get('budget_usd')!r} is not a number; ignored")
+            msgs.append(f"budget_usd {get('budget_usd')[:20]!r} is not a number; ignored")
     need_txt = get("needs_income_now").lower()
     if need_txt in ("yes", "y", "true", "1", "si", "sí", "oui", "x"):
         need = True
@@ -166,11 +172,21 @@ def parse_row(raw: Mapping[str, object], columns: Mapping[str, str], facts: Note
             graduation_year = g
         except ValueError:
             msgs.append(f"graduation_year {gtxt!r} is not a year; ignored")
-    zip_code = re.sub(r"[^0-9]", "", get("zip"))[:5]
-    if get("zip") and len(zip_code) != 5:
-        msgs.append(f"zip {get('zip')!r} is not a 5-digit ZIP; ignored")
+    ztxt = get("zip")
+    m = re.fullmatch(r"(\d{5})(?:[- ]?\d{4})?", ztxt)     # 40214 or ZIP+4 (40214-1234)
+    zip_code = m.group(1) if m else ""
+    if ztxt and not m:
+        msgs.append(f"zip {ztxt[:20]!r} is not a 5-digit ZIP; ignored")
+    elif zip_code and geography is not None and not geography.is_zip(zip_code):
+        msgs.append(f"zip {zip_code!r} is not a US ZIP code; ignored")
         zip_code = ""
     title, credential = get("previous_title"), get("credential")
+    from .titles import MAX_TITLE_CHARS
+
+    if len(title) > MAX_TITLE_CHARS:
+        msgs.append(f"previous_title cut to {MAX_TITLE_CHARS} characters before matching")
+    if len(get("notes")) > MAX_NOTES_CHARS:
+        msgs.append(f"notes cut to {MAX_NOTES_CHARS:,} characters before reading")
     passed: tuple[str, ...] = ()
     planned: tuple[str, ...] = ()
     if get("exams_passed") and exams is not None:
@@ -305,7 +321,9 @@ class NotesExtractor:
         return out
 
     def extract(self, notes: str) -> NotesFacts:
-        text = _cell(notes)
+        from .text import clean_text
+
+        text = clean_text(_cell(notes)[:MAX_NOTES_CHARS]).strip()
         if not text:
             return NotesFacts()
         mentions = self.exam_mentions(text)

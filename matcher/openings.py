@@ -47,13 +47,21 @@ _UNIT = {"hour": "hour", "hourly": "hour", "hr": "hour", "year": "year", "yearly
 _HOURS = {"hour": 2080.0, "week": 52.0, "month": 12.0, "year": 1.0}
 
 
-def load_openings(path_or_frame, mapping: Mapping[str, str] | None = None) -> pd.DataFrame:
+def load_openings(path_or_frame, mapping: Mapping[str, str] | None = None, sheet: str | None = None) -> pd.DataFrame:
     """Read an openings file (or take a DataFrame, not modified) into the opening schema.
     ``mapping`` maps source columns to fields; other columns are matched by known names.
-    Missing required fields are all reported at once."""
-    from .io import map_columns, read_table
+    Missing required fields are all reported at once; rows the reader could not read are dropped
+    (an opening, unlike a client, is not owed a row in the output)."""
+    from .io import RESERVED_COLUMNS, ROW_ERROR, map_columns, open_table
 
-    src = read_table(path_or_frame) if not isinstance(path_or_frame, pd.DataFrame) else path_or_frame.copy()
+    if isinstance(path_or_frame, pd.DataFrame):
+        src = path_or_frame.copy()
+    else:
+        parts = list(open_table(path_or_frame, chunksize=None, sheet=sheet))
+        src = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        if ROW_ERROR in src.columns:
+            src = src[src[ROW_ERROR] == ""]
+        src = src.drop(columns=[c for c in RESERVED_COLUMNS if c in src.columns]).reset_index(drop=True)
     cols = map_columns(src.columns, OPENING_FIELDS, OPENING_SYNONYMS, REQUIRED_OPENING_FIELDS, mapping,
                        "opening field", "--openings-map")
     out = pd.DataFrame({f: (src[cols[f]].map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v))

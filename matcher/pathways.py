@@ -147,12 +147,10 @@ class ClientContext:
             problems.append(f"onet_code must look like 29-1141.00 (got {self.onet_code!r})")
         if self.english is not None and cefr_rank(self.english) is None:
             problems.append(f"english must be a CEFR level A1..C2 (got {self.english!r})")
-        for name in ("years_experience", "budget_usd"):
+        for name, cap in (("years_experience", 70), ("budget_usd", 10_000_000)):
             v = getattr(self, name)
-            if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or not (0 <= v < math.inf)):
-                problems.append(f"{name} must be a non-negative finite number (got {v!r})")
-        if self.years_experience is not None and not problems and self.years_experience > 70:
-            problems.append(f"years_experience must be at most 70 (got {self.years_experience!r})")
+            if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or not (0 <= v <= cap)):
+                problems.append(f"{name} must be a number from 0 to {cap:,} (got {v!r})")
         if isinstance(self.passed, str):
             problems.append("passed must be a tuple of exam names, not one string")
         if problems:

@@ -44,12 +44,27 @@ def _strip_marks(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(out))
 
 
-def fold(text: str) -> str:
-    """NFKC, case folding, accent stripping (Latin/Cyrillic), Arabic-script letter unification,
-    dash/quote unification and whitespace collapse."""
+# invisible characters that only hide text or change its display order: NUL and other controls,
+# zero-width spaces and joiners (ZWNJ, the Persian half-space, becomes a space in fold), BOMs,
+# bidirectional embeddings, overrides and isolates
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e"
+                        "\u2060-\u2064\u2066-\u2069\u061c\ufeff\ufff9-\ufffb]")
+
+
+def clean_text(text: str) -> str:
+    """Remove NUL, control, zero-width and bidirectional-control characters; tabs and line breaks
+    become spaces.  Idempotent."""
     if not text:
         return ""
-    t = unicodedata.normalize("NFKC", str(text))
+    return _INVISIBLE.sub("", str(text)).replace("\t", " ").replace("\r", " ").replace("\n", " ")
+
+
+def fold(text: str) -> str:
+    """NFKC, case folding, accent stripping (Latin/Cyrillic), Arabic-script letter unification,
+    dash/quote unification and whitespace collapse; invisible characters removed (``clean_text``)."""
+    if not text:
+        return ""
+    t = unicodedata.normalize("NFKC", clean_text(str(text)))
     t = t.casefold()
     t = t.replace("\u0451", "\u0435")  # ё -> е before mark stripping keeps й intact below
     t = _strip_marks(t)

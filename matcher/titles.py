@@ -21,9 +21,13 @@ from .errors import ConfigError, InputError
 from .settings import integer_problems, number_problems
 from .language import LANGUAGE_NAMES, LanguageIdentifier
 from .taxonomy import Taxonomy, load_taxonomy
-from .text import has_letters, normalize_title, tokens
+from .text import clean_text, has_letters, normalize_title, tokens
 
-__all__ = ["TitleMatcherConfig", "TitleMatcher", "TitleMatch", "Candidate", "DEFAULT_MODEL_DIR", "FEATURES"]
+__all__ = ["TitleMatcherConfig", "TitleMatcher", "TitleMatch", "Candidate", "DEFAULT_MODEL_DIR", "FEATURES",
+           "MAX_TITLE_CHARS"]
+
+# titles are cut to this many characters before matching (real job titles are far shorter)
+MAX_TITLE_CHARS = 200
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "title-matcher"
 MODEL_KIND = "title-matcher"
@@ -137,20 +141,23 @@ def to_frame(matches: Sequence[TitleMatch]):
 
 
 @lru_cache(maxsize=2)
-def _worker_matcher(folder: str) -> "TitleMatcher":
+def _worker_matcher(folder: str, trusted: bool = False) -> "TitleMatcher":
     """The model, loaded once per worker process."""
-    return TitleMatcher.load(folder)
+    return TitleMatcher.load(folder, trusted=trusted)
 
 
-def _match_part(folder: str, titles: list, languages: list, countries: list, top: int) -> list:
-    return _worker_matcher(folder).match_many(titles, top=top, languages=languages, countries=countries)
+def _match_part(folder: str, titles: list, languages: list, countries: list, top: int, trusted: bool = False) -> list:
+    return _worker_matcher(folder, trusted).match_many(titles, top=top, languages=languages, countries=countries)
 
 
 def match_parallel(titles: Sequence[object], n_jobs: int = 2, top: int = 5,
                    languages: Sequence[str | None] | None = None, countries: Sequence[str | None] | None = None,
-                   folder: str | Path = DEFAULT_MODEL_DIR, parallel=None) -> list["TitleMatch"]:
+                   folder: str | Path = DEFAULT_MODEL_DIR, parallel=None, trusted: bool = False) -> list["TitleMatch"]:
     """``match_many`` over ``n_jobs`` worker processes (joblib/loky); unique titles are split into
-    parts, each worker loads the model once and keeps it.  Results come back in input order."""
+    parts, each worker loads the model once and keeps it.  Results come back in input order.
+    A model folder other than the package's needs ``trusted=True`` (see ``TitleMatcher.load``)."""
+    if isinstance(titles, (str, bytes)):
+        raise InputError("match_parallel takes a list of titles, not one string")
     from joblib import Parallel, delayed
 
     titles = list(titles)
@@ -161,8 +168,8 @@ def match_parallel(titles: Sequence[object], n_jobs: int = 2, top: int = 5,
     size = max(1, -(-len(unique) // n_jobs))
     parts = [unique[i:i + size] for i in range(0, len(unique), size)]
     par = parallel or Parallel(n_jobs=n_jobs, backend="loky")
-    done = par(delayed(_match_part)(str(folder), [k[0] for k in part], [k[1] for k in part], [k[2] for k in part], top)
-               for part in parts)
+    done = par(delayed(_match_part)(str(folder), [k[0] for k in part], [k[1] for k in part], [k[2] for k in part], top,
+                                    trusted) for part in parts)
     res = {k: r for part, rs in zip(parts, done) for k, r in zip(part, rs)}
     return [res[k] for k in keys]
 
@@ -455,6 +462,8 @@ class TitleMatcher:
         it gets status ``no_match`` and a reason.  ``languages`` are hints that win over detection;
         ``countries`` (ISO alpha-2) only break ties in detection."""
         self._check_fitted()
+        if isinstance(titles, (str, bytes)):
+            raise InputError("match_many takes a list of titles, not one string: use match(title) for one title")
         titles = list(titles)
         top = top or self.config.top
         if top < 1:
@@ -478,11 +487,13 @@ class TitleMatcher:
 
     @staticmethod
     def _as_text(t: object) -> str:
+        """Text of a title: invisible characters removed, cut to MAX_TITLE_CHARS (a job title is short;
+        the cut bounds the work for any input)."""
         if t is None or (isinstance(t, float) and math.isnan(t)):
             return ""
         if isinstance(t, bytes):
-            return t.decode("utf-8", errors="replace")
-        return str(t)
+            t = t.decode("utf-8", errors="replace")
+        return clean_text(str(t)[:4 * MAX_TITLE_CHARS])[:MAX_TITLE_CHARS]
 
     def _match_chunk(self, titles: list[str], hints: list[str | None], top: int,
                      countries: list[str | None] | None = None) -> list[TitleMatch]:
@@ -598,12 +609,19 @@ class TitleMatcher:
 
     @classmethod
     def load(cls, folder: str | Path = DEFAULT_MODEL_DIR, taxonomy: Taxonomy | None = None,
-             config: TitleMatcherConfig | None = None) -> "TitleMatcher":
-        """Load a trained matcher; checks format, checksums and that it was built for the taxonomy."""
+             config: TitleMatcherConfig | None = None, *, trusted: bool = False) -> "TitleMatcher":
+        """Load a trained matcher; checks format, file names, checksums and that it was built for the taxonomy.
+
+        Loading unpickles the model, which can run code, so only two kinds of folder are loaded: the
+        package's own model (``DEFAULT_MODEL_DIR``, whose checksums must match those pinned in
+        ``matcher/_model_pins.py``), or a folder you vouch for with ``trusted=True`` (a model you
+        built yourself with ``save``).  Anything else raises ArtifactError."""
+        from . import _model_pins
         from .artifacts import load_artifact
 
         tax = taxonomy or load_taxonomy()
-        objs, meta = load_artifact(folder, kind=MODEL_KIND, taxonomy_version=tax.version)
+        objs, meta = load_artifact(folder, kind=MODEL_KIND, taxonomy_version=tax.version, trusted=trusted,
+                                   package_folder=DEFAULT_MODEL_DIR, pins=_model_pins.PINS)
         rer = objs["reranker"]
         self = cls(config or TitleMatcherConfig(**rer["config"]))
         for k, v in objs["index"].items():

@@ -30,12 +30,58 @@ def test_normalize_file_keeps_every_row_in_order(tmp_path, ext):
     assert df.loc[5, "language"] == "es"
 
 
-def test_missing_column_lists_what_exists(tmp_path, capsys):
+def test_missing_columns_are_all_listed_without_echoing_the_header(tmp_path, capsys):
     src = write_table(pd.DataFrame({"title": ["RN"]}), tmp_path / "in.csv")
     assert run("normalize", str(src), "-c", "job", "-o", str(tmp_path / "o.csv"), "--language-column", "lang") == 2
     err = capsys.readouterr().err
-    assert "job" in err and "lang" in err and "title" in err
+    assert "job" in err and "lang" in err and "1 column" in err and "title" not in err
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_headerless_intake_never_prints_client_data(tmp_path, capsys):
+    """A CSV without a header row: the error names what is missing, never the first client's cells."""
+    f = tmp_path / "intake.csv"
+    f.write_text("CL-1,Maria Lopez,+1 502 555 0100,Enfermera,Licenciatura\n"
+                 "CL-2,Ahmed Said,+1 502 555 0199,Pharmacist,B.Pharm\n", encoding="utf-8")
+    assert run("score", str(f), "-o", str(tmp_path / "o.csv"), "--no-progress") == 2
+    err = capsys.readouterr().err
+    assert "missing required column" in err
+    for value in ("Maria", "555", "Enfermera", "CL-1"):
+        assert value not in err
+
+
+def test_internal_errors_are_one_line_without_traceback(tmp_path, capsys, monkeypatch):
+    import matcher.cli as cli
+
+    def boom(args):
+        raise RuntimeError("secret cell value Maria Lopez")
+
+    monkeypatch.setattr(cli, "cmd_pathways", boom)
+    parser = cli.build_parser
+    monkeypatch.setattr(cli, "build_parser", lambda: _with_func(parser(), "pathways", boom))
+    assert run("pathways", "--onet", "29-1141.00") == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error (RuntimeError)" in err and "Maria" not in err
+    with pytest.raises(RuntimeError):
+        run("pathways", "--onet", "29-1141.00", "--debug")
+
+
+def _with_func(parser, command, func):
+    for action in parser._subparsers._group_actions:
+        action.choices[command].set_defaults(func=func)
+    return parser
+
+
+@pytest.mark.parametrize("argv", [["score", "x.csv", "-o", "y.csv", "--top-openings", "1000000000"],
+                                  ["score", "x.csv", "-o", "y.csv", "--top-pathways", "100000000"],
+                                  ["pathways", "--onet", "29-1141.00", "--top", "100000000"],
+                                  ["pathways", "--onet", "29-1141.00", "--budget", "nan"],
+                                  ["pathways", "--onet", "29-1141.00", "--budget", "1e308"],
+                                  ["pathways", "--onet", "29-1141.00", "--zip", "402140"]])
+def test_out_of_range_options_are_refused_at_once(argv, capsys):
+    assert run(*argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and err.count("\n") == 1 and "$nan" not in err
 
 
 def test_text_mode_prints_matches(capsys):

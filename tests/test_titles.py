@@ -81,10 +81,10 @@ def test_tampered_artifact_is_refused(tmp_path, taxonomy):
     with open(dst / "reranker.pkl.z", "ab") as f:
         f.write(b"tampered")
     with pytest.raises(ArtifactError, match="checksum"):
-        TitleMatcher.load(dst, taxonomy=taxonomy)
+        TitleMatcher.load(dst, taxonomy=taxonomy, trusted=True)
     (dst / "meta.json").unlink()
     with pytest.raises(ArtifactError, match="meta.json"):
-        TitleMatcher.load(dst, taxonomy=taxonomy)
+        TitleMatcher.load(dst, taxonomy=taxonomy, trusted=True)
 
 
 def test_meta_records_versions_and_metrics(title_matcher):
