@@ -133,3 +133,28 @@ def test_budgets_must_be_finite_and_bounded(budget):
     cols = resolve_columns(["client_id", "previous_title", "credential", "budget_usd"])
     rec = parse_row({"client_id": "C", "previous_title": "nurse", "credential": "", "budget_usd": budget}, cols)
     assert rec.budget_usd is None and any("budget_usd" in m for m in rec.messages)
+
+
+def test_sigterm_during_score_leaves_no_temporary_file(tmp_path):
+    """`matcher score` killed with SIGTERM mid-run: exit 143, no hidden .part file with client notes."""
+    import signal
+    import subprocess
+    import sys
+
+    rows = ["client_id,previous_title,credential,notes"]
+    rows += [f"C{i},Registered nurse {i % 997},BSN,private note {i}" for i in range(60_000)]
+    src = tmp_path / "intake.csv"
+    src.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    p = subprocess.Popen([sys.executable, "-m", "matcher.cli", "score", str(src), "-o", str(out_dir / "s.csv"),
+                          "--no-progress", "--n-jobs", "1", "--chunk-size", "2000", "--top-openings", "0"],
+                         stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(out_dir.glob(".*")):   # wait until the temporary file exists
+        time.sleep(0.2)
+    assert list(out_dir.glob(".*")), "the run never started writing"
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=60)
+    assert p.returncode in (143, -signal.SIGTERM)
+    assert list(out_dir.iterdir()) == []
