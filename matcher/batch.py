@@ -74,7 +74,8 @@ class IntakeScorer:
     """Holds the engines (title matcher, credential normalizer, pathway and opening rankers) and
     scores DataFrame chunks.  ``openings`` is a frame already passed through ``prepare_openings``."""
 
-    def __init__(self, config: ScoreConfig | None = None, openings: pd.DataFrame | None = None, settings=None):
+    def __init__(self, config: ScoreConfig | None = None, openings: pd.DataFrame | None = None, settings=None,
+                 planner=None, title_matcher=None):
         self.config = config or ScoreConfig()
         self.openings = openings
         from .config import Settings
@@ -86,18 +87,20 @@ class IntakeScorer:
         from .titles import TitleMatcher
 
         self.settings = settings or Settings()
-        self.taxonomy = load_taxonomy()
-        self.titles = TitleMatcher.load(taxonomy=self.taxonomy)
+        self.planner = planner or Planner.from_settings(self.settings, taxonomy=load_taxonomy())
+        self.taxonomy = self.planner.ranker.taxonomy
+        self.titles = title_matcher or TitleMatcher.load(taxonomy=self.taxonomy)
         self.credentials = CredentialNormalizer(self.taxonomy, title_matcher=self.titles)
-        self.planner = Planner.from_settings(self.settings, taxonomy=self.taxonomy)
         self.pathways = self.planner.ranker
         self.pathways.resolve_place(ClientContext("00-0000.00", state=self.config.state, area=self.config.area))
         self.opening_ranker = (OpeningRanker(self.pathways, self.settings.openings).fit(openings)
                                if openings is not None and len(openings) else None)
         self.notes = NotesExtractor(exams=self.pathways.exams)
+        from .occupation import OccupationChooser
+
+        self.occupations = OccupationChooser(self.titles, self.taxonomy)
         self._path_cache: dict = {}
         self._notes_cache: dict = {}
-        self._guess_cache: dict = {}
         self._place_cache: dict = {}
         self._openings_cache: dict = {}
 
@@ -204,6 +207,8 @@ class IntakeScorer:
                                                             f"({type(e).__name__})",
                              "taxonomy_version": self.taxonomy.version})
         profiles = [r.pop("_profile", None) for r in rows]
+        plans = [r.pop("_plan", None) for r in rows]
+        self._last_plans = plans      # the plans of the last chunk (Engine.assess reads them)
         return rows, profiles
 
     def _score_record(self, rec: ClientRecord | None, err: str, tm, cr) -> dict:
@@ -225,49 +230,15 @@ class IntakeScorer:
                    english_level_used=rec.english_level or "",
                    years_experience_used="" if rec.years_experience is None else rec.years_experience,
                    passed_exams="|".join(rec.passed), planned_exams="|".join(rec.planned))
-        code, source = "", ""
-        if tm.status in ("matched", "review") and rec.previous_title:
-            code, source = tm.onet_code, "title"
-            if tm.status == "review" and cr.status == "matched" and cr.target_onet_codes and \
-                    tm.onet_code not in cr.target_onet_codes:
-                code, source = cr.target_onet_codes[0], "credential"
-                msgs.append(f"title match was uncertain (confidence {tm.confidence:.2f}, {tm.onet_code}); "
-                            f"occupation from the credential instead")
-            elif tm.status == "review":
-                msgs.append(f"title match needs review (confidence {tm.confidence:.2f})")
-        elif cr.target_onet_codes:
-            code, source = cr.target_onet_codes[0], "credential"
-            if rec.previous_title:
-                msgs.append(f"title {rec.previous_title[:60]!r} not matched ({tm.reason}); occupation from the credential")
-        elif rec.previous_title and tm.candidates:
-            msgs.append(f"title {rec.previous_title[:60]!r}: {tm.reason}")
-        if rec.credential and cr.status == "no_match":
-            msgs.append(f"credential {rec.credential[:60]!r} not recognized")
-        if not code and rec.notes:
-            # free-text notes: the first sentence and any parenthesised phrase, each tried as a title;
-            # only a confident match counts
-            phrases = [re.split(r"[.;\n]", rec.notes, maxsplit=1)[0][:120]] + re.findall(r"\(([^)]{3,60})\)", rec.notes)
-            best = None
-            for ph in phrases:
-                guess = self._guess_cache.get(ph)
-                if guess is None:
-                    if len(self._guess_cache) > 20_000:
-                        self._guess_cache.clear()
-                    guess = self._guess_cache[ph] = self.titles.match(ph)
-                if guess.status == "matched" and (best is None or guess.confidence > best.confidence):
-                    best = guess
-            if best is not None:
-                code, source, tm = best.onet_code, "notes", best
-                msgs.append(f"occupation guessed from the notes: {best.query!r} (confidence {best.confidence:.2f})")
+        choice = self.occupations.choose(rec, tm, cr, given=rec.onet_code)
+        msgs += choice.messages
+        code, source = choice.onet_code, choice.source
         if not code:
-            what = "no title, credential or usable notes" if not (rec.previous_title or rec.credential) else \
-                "neither the title nor the credential could be matched"
-            row.update(status="error", messages="; ".join(msgs + [f"cannot score: {what}"]),
-                       explanation=tm.explanation if rec.previous_title else "")
+            row.update(status="error", messages="; ".join(msgs), explanation=choice.explanation)
             return row
         row.update(onet_code=code, onet_title=self.taxonomy.title(code), soc_code=self.taxonomy.soc_code(code),
                    occupation_source=source)
-        expl = [f"occupation from {source}: " + (cr.explanation if source == "credential" else tm.explanation)]
+        expl = [choice.explanation]
         isced = cr.isced_level if cr.status != "no_match" else None
         state, area, place_msg = self._place(rec.zip)
         if place_msg:
@@ -305,6 +276,7 @@ class IntakeScorer:
                                    route.license.get("id")),
                              wants_relicensing=relicensing)
         row["_profile"] = prof
+        row["_plan"] = plan
         if self.opening_ranker is not None and cfg.top_openings:
             okey = (key, rec.zip)        # openings also depend on the distance from the client's ZIP
             cells = self._openings_cache.get(okey)
@@ -316,7 +288,7 @@ class IntakeScorer:
                 row[f"opening_{i}"] = cell
         elif cfg.top_openings:
             msgs.append("no openings file given")
-        if source != "title" or tm.status == "review" or rec.messages:
+        if source not in ("title", "given") or choice.title_match.status == "review" or rec.messages:
             status = "partial"
         row.update(status=status, messages="; ".join(msgs), explanation=" | ".join(expl))
         return row
@@ -344,7 +316,8 @@ def score_file(intake: str | Path, output: str | Path, openings: str | Path | pd
                mapping: Mapping[str, str] | None = None, openings_mapping: Mapping[str, str] | None = None,
                config: ScoreConfig | None = None,
                progress: Callable[[int], None] | None = None, settings=None, sheet: str | None = None,
-               openings_sheet: str | None = None) -> dict:
+               openings_sheet: str | None = None, prepared_openings: pd.DataFrame | None = None,
+               scorer: "IntakeScorer | None" = None) -> dict:
     """Score an intake file into ``output`` (atomic write).  Returns run statistics (with the input's
     detected ``encoding``).  ``settings`` (``matcher.config.Settings``) shapes pathways, plans and
     openings; ``sheet`` / ``openings_sheet`` pick XLSX sheets (a name, or ``all``)."""
@@ -367,8 +340,8 @@ def score_file(intake: str | Path, output: str | Path, openings: str | Path | pd
         raise InputError(f"{intake}: no rows")
     # all missing columns reported before any work
     columns = resolve_columns([c for c in first.columns if c not in RESERVED_COLUMNS], mapping)
-    opening_frame = None
-    if openings is not None:
+    opening_frame = prepared_openings
+    if opening_frame is None and openings is not None:
         from .taxonomy import load_taxonomy
         from .titles import TitleMatcher
 
@@ -397,6 +370,8 @@ def score_file(intake: str | Path, output: str | Path, openings: str | Path | pd
                 parts = [chunk.iloc[i:i + size] for i in range(0, len(chunk), size)]
                 scored = pd.concat(parallel(delayed(_score_part)(items, settings_json, key, blob, p, columns) for p in parts),
                                    ignore_index=True)
+            elif scorer is not None:
+                scored = scorer.score_frame(chunk, columns)      # the caller's engine, already loaded
             else:
                 scored = _score_part(items, settings_json, key, blob, chunk, columns)
             out.write(scored)
@@ -406,6 +381,7 @@ def score_file(intake: str | Path, output: str | Path, openings: str | Path | pd
             stats["rows"] += len(chunk)
             if progress:
                 progress(len(chunk))
+    _worker_scorer.cache_clear()     # no scorer outlives the call in this process
     stats["seconds"] = round(time.time() - t0, 2)
     stats["rows_per_second"] = round(stats["rows"] / max(stats["seconds"], 1e-9), 1)
     stats["openings"] = 0 if opening_frame is None else len(opening_frame)

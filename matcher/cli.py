@@ -66,11 +66,11 @@ def _merge_output(chunk: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame:
 
 # --- normalize --------------------------------------------------------------------------------
 def cmd_normalize(args) -> int:
-    from .titles import TitleMatcher, to_frame
+    from .titles import to_frame
     from .io import TableWriter, open_table, refuse_same_file
 
     if args.text is not None:
-        matcher = TitleMatcher.load()
+        matcher = _engine(args).title_matcher
         res = matcher.match(args.text, top=args.top, language=args.language)
         if args.format == "json":
             print(json.dumps(res.to_dict(), indent=2, ensure_ascii=False))
@@ -93,7 +93,7 @@ def cmd_normalize(args) -> int:
     if first is None:
         raise MatcherError(f"{args.input}: no rows")
     _check_columns(first, [args.column, args.language_column, args.country_column])
-    matcher = TitleMatcher.load()
+    matcher = _engine(args).title_matcher
     import itertools
 
     from joblib import Parallel
@@ -133,12 +133,11 @@ def cmd_normalize(args) -> int:
 
 # --- credentials ------------------------------------------------------------------------------
 def cmd_credentials(args) -> int:
-    from .credentials import CredentialNormalizer, credentials_to_frame
+    from .credentials import credentials_to_frame
     from .io import TableWriter, open_table, refuse_same_file
-    from .titles import TitleMatcher
 
     if args.text is not None:
-        cn = CredentialNormalizer(title_matcher=TitleMatcher.load())
+        cn = _engine(args).credentials
         r = cn.normalize(args.text, args.country)
         if args.format == "json":
             print(json.dumps(r.to_dict(), indent=2, ensure_ascii=False))
@@ -163,7 +162,7 @@ def cmd_credentials(args) -> int:
     _check_columns(first, [args.column, args.country_column])
     import itertools
 
-    cn = CredentialNormalizer(title_matcher=TitleMatcher.load())
+    cn = _engine(args).credentials
     n = 0
     with TableWriter(args.output) as out, _progress(None, not args.no_progress) as bar:
         for chunk in itertools.chain([first], chunks):
@@ -186,6 +185,14 @@ def _settings(args):
     return Settings.from_toml(args.config) if getattr(args, "config", None) else Settings()
 
 
+def _engine(args, **kw):
+    """The one engine of a command, with the command's settings, state and area."""
+    from .engine import Engine
+
+    state = getattr(args, "state", None) or "KY"
+    return Engine(settings=_settings(args), state=state, area=getattr(args, "area", None), **kw)
+
+
 def _client(args):
     from .pathways import ClientContext
 
@@ -196,9 +203,8 @@ def _client(args):
 
 def cmd_pathways(args) -> int:
     from .pathways import format_range
-    from .plan import Planner
 
-    ranker = Planner.from_settings(_settings(args)).ranker
+    ranker = _engine(args).pathways
     client = _client(args)
     paths = ranker.rank(client, top=args.top)
     if args.format == "json":
@@ -232,10 +238,9 @@ def cmd_pathways(args) -> int:
 # --- plan ----------------------------------------------------------------------------------------
 def cmd_plan(args) -> int:
     from .pathways import format_range
-    from .plan import Planner
 
-    planner = Planner.from_settings(_settings(args))
-    plan = planner.plan(_client(args), work_authorized=args.work_authorized, graduation_year=args.graduation_year)
+    plan = _engine(args).plan(_client(args), work_authorized=args.work_authorized,
+                              graduation_year=args.graduation_year)
     if args.format == "json":
         print(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False, default=str))
         return 0
@@ -324,15 +329,20 @@ def _pairs(items, what: str) -> dict[str, str]:
 
 
 def cmd_score(args) -> int:
-    from .batch import ScoreConfig, score_file
+    from .batch import ScoreConfig
 
-    cfg = ScoreConfig(area=args.area, state=args.state, top_pathways=args.top_pathways, top_openings=args.top_openings,
-                      chunk_size=args.chunk_size, n_jobs=args.n_jobs)
+    ScoreConfig(area=args.area, state=args.state, top_pathways=args.top_pathways, top_openings=args.top_openings,
+                chunk_size=args.chunk_size, n_jobs=args.n_jobs)          # every option problem before any work
+    from .io import refuse_same_file
+
+    refuse_same_file(args.output, args.intake, args.openings)
+    engine = _engine(args, openings=args.openings, openings_mapping=_pairs(args.openings_map, "--openings-map"),
+                     openings_sheet=args.openings_sheet, top_pathways=args.top_pathways,
+                     top_openings=args.top_openings)
     with _progress(None, not args.no_progress) as bar:
-        stats = score_file(args.intake, args.output, openings=args.openings, mapping=_pairs(args.map, "--map"),
-                           openings_mapping=_pairs(args.openings_map, "--openings-map"), config=cfg,
-                           progress=bar.update, settings=_settings(args), sheet=args.sheet,
-                           openings_sheet=args.openings_sheet)
+        stats = engine.score_file(args.intake, args.output, mapping=_pairs(args.map, "--map"),
+                                  chunk_size=args.chunk_size, n_jobs=args.n_jobs, sheet=args.sheet,
+                                  progress=bar.update)
     print(f"scored {stats['rows']} rows into {args.output} in {stats['seconds']}s ({stats['rows_per_second']} rows/s): "
           f"{stats['ok']} ok, {stats['partial']} partial, {stats['error']} error; {stats['openings']} openings"
           + (f"; encoding {stats['encoding']}" if stats.get("encoding") else ""),
@@ -342,22 +352,19 @@ def cmd_score(args) -> int:
 
 # --- clients for an opening ------------------------------------------------------------------
 def cmd_clients(args) -> int:
-    from .batch import IntakeScorer, ScoreConfig
-    from .intake import resolve_columns
-    from .io import RESERVED_COLUMNS, open_table
-    from .openings import load_openings, prepare_openings
+    from .io import RESERVED_COLUMNS, ROW_ERROR, open_table
 
+    engine = _engine(args, openings=args.openings, openings_mapping=_pairs(args.openings_map, "--openings-map"),
+                     openings_sheet=args.openings_sheet)
     parts = list(open_table(args.intake, chunksize=None, sheet=args.sheet))
     intake = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    columns = resolve_columns([c for c in intake.columns if c not in RESERVED_COLUMNS], _pairs(args.map, "--map"))
-    scorer = IntakeScorer(ScoreConfig(area=args.area, state=args.state), settings=_settings(args))
-    openings = prepare_openings(load_openings(args.openings, _pairs(args.openings_map, "--openings-map"),
-                                              sheet=args.openings_sheet), scorer.titles, scorer.taxonomy)
-    from .openings import OpeningRanker
-
-    ranker = OpeningRanker(scorer.pathways, scorer.settings.openings).fit(openings)
-    profiles = [p for p in scorer.client_profiles(intake, columns) if p is not None]
-    ranked = ranker.rank_clients(args.opening_id, profiles, top=args.top)
+    if ROW_ERROR in intake.columns:
+        intake = intake[intake[ROW_ERROR] == ""]
+    intake = intake.drop(columns=[c for c in RESERVED_COLUMNS if c in intake.columns])
+    mapping = _pairs(args.map, "--map")
+    records = intake.rename(columns={k: v for k, v in mapping.items()}).to_dict("records")
+    ranked = engine.rank_clients(args.opening_id, records, top=args.top)
+    openings = engine.openings
     row = openings[openings["opening_id"].astype(str) == str(args.opening_id)].iloc[0]
     if args.format == "json":
         print(json.dumps([m.to_dict() for m in ranked], indent=2, ensure_ascii=False))

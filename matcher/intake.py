@@ -17,7 +17,7 @@ __all__ = ["INTAKE_FIELDS", "REQUIRED_FIELDS", "ClientRecord", "resolve_columns"
 
 INTAKE_FIELDS = ("client_id", "previous_title", "credential", "country", "language", "english_level",
                  "years_experience", "zip", "needs_income_now", "budget_usd", "notes", "exams_passed",
-                 "work_authorized", "graduation_year")
+                 "work_authorized", "graduation_year", "onet_code")
 REQUIRED_FIELDS = ("client_id", "previous_title", "credential")
 MAX_BUDGET_USD = 10_000_000.0     # a budget beyond this is a data-entry error
 MAX_NOTES_CHARS = 5_000           # notes are cut to this length before extraction (noted in the row's messages)
@@ -38,6 +38,7 @@ SYNONYMS = {
     "exams_passed": ["exams_passed", "passed_exams", "exams", "licences_held", "certifications_held"],
     "work_authorized": ["work_authorized", "work_authorization", "work_permit", "ead", "authorized_to_work"],
     "graduation_year": ["graduation_year", "year_of_graduation", "grad_year", "graduated"],
+    "onet_code": ["onet_code", "onet", "o_net_soc_code", "occupation_code"],
 }
 
 
@@ -79,6 +80,7 @@ class ClientRecord:
     planned: tuple[str, ...] = ()         # identifiers the client intends to take or is taking
     work_authorized: str = ""             # yes, no, pending ('' unknown)
     graduation_year: int | None = None
+    onet_code: str = ""                   # an O*NET-SOC code given outright (API callers, navigators)
     sources: dict = field(default_factory=dict, compare=False, hash=False)   # field -> "column" or "notes"
     messages: tuple[str, ...] = ()
 
@@ -231,7 +233,7 @@ def parse_row(raw: Mapping[str, object], columns: Mapping[str, str], facts: Note
             msgs.append("failed (from notes): " + ", ".join(facts.failed))
     return ClientRecord(get("client_id"), title, credential, get("country"), get("language").lower(),
                         english or None, years, zip_code, need, budget, get("notes"), passed, planned,
-                        work_authorized, graduation_year, sources, tuple(msgs))
+                        work_authorized, graduation_year, get("onet_code"), sources, tuple(msgs))
 
 
 # --- notes -----------------------------------------------------------------------------------
