@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
-import re
 import time
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -17,6 +16,7 @@ from typing import Callable, Mapping
 
 import pandas as pd
 
+from ._util import BoundedCache, is_missing
 from .errors import ConfigError, InputError
 from .credentials import normalize_country
 from .intake import ClientRecord, NotesExtractor, parse_row, resolve_columns
@@ -67,7 +67,7 @@ OUTPUT_COLUMNS = output_columns(ScoreConfig())
 
 
 def _fmt_money(v) -> str:
-    return f"${v:,.0f}" if v is not None and not (isinstance(v, float) and math.isnan(v)) else "n/a"
+    return "n/a" if is_missing(v) else f"${v:,.0f}"
 
 
 class IntakeScorer:
@@ -99,10 +99,10 @@ class IntakeScorer:
         from .occupation import OccupationChooser
 
         self.occupations = OccupationChooser(self.titles, self.taxonomy)
-        self._path_cache: dict = {}
-        self._notes_cache: dict = {}
-        self._place_cache: dict = {}
-        self._openings_cache: dict = {}
+        self._path_cache = BoundedCache("plans")
+        self._notes_cache = BoundedCache("notes")
+        self._place_cache = BoundedCache("place")
+        self._openings_cache = BoundedCache("openings")
 
     def _place(self, zip_code: str) -> tuple[str, str, str]:
         """(state, OEWS area, message) for a row: its ZIP decides when the project has that state's
@@ -119,8 +119,6 @@ class IntakeScorer:
                 hit = (state, area, "")
             except InputError as e:
                 hit = (cfg.state, cfg.area, f"zip {zip_code}: {e}; {cfg.state} licences and area {cfg.area} used")
-            if len(self._place_cache) > 50_000:
-                self._place_cache.clear()
             self._place_cache[zip_code] = hit
         return hit
 
@@ -183,8 +181,6 @@ class IntakeScorer:
             try:
                 notes = str(r.get(columns["notes"], "") or "") if "notes" in columns else ""
                 if notes not in self._notes_cache:
-                    if len(self._notes_cache) > 50_000:
-                        self._notes_cache.clear()
                     self._notes_cache[notes] = self.notes.extract(notes)
                 records.append(parse_row(r, columns, self._notes_cache[notes], exams=self.pathways.exams,
                                          geography=self.pathways.geography))
@@ -253,8 +249,6 @@ class IntakeScorer:
             paths = self.pathways.rank(ctx)
             plan = self.planner.plan(ctx, rec.work_authorized or None, rec.graduation_year, paths=paths)
             hit = (paths[:max(cfg.top_pathways, 5)], plan)
-            if len(self._path_cache) > 4_000:
-                self._path_cache.clear()
             self._path_cache[key] = hit
         paths, plan = hit
         row.update(licence_state=state, wage_area=area)
@@ -281,8 +275,6 @@ class IntakeScorer:
             okey = (key, rec.zip)        # openings also depend on the distance from the client's ZIP
             cells = self._openings_cache.get(okey)
             if cells is None:
-                if len(self._openings_cache) > 20_000:
-                    self._openings_cache.clear()
                 cells = self._openings_cache[okey] = self._openings_for_plan(prof, plan, cfg.top_openings)
             for i, cell in enumerate(cells, 1):
                 row[f"opening_{i}"] = cell

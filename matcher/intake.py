@@ -10,6 +10,7 @@ from functools import cached_property
 from typing import Mapping
 
 
+from ._util import is_missing
 from .licensing import CEFR_LEVELS
 
 __all__ = ["INTAKE_FIELDS", "REQUIRED_FIELDS", "ClientRecord", "resolve_columns", "parse_row", "NotesExtractor",
@@ -86,7 +87,7 @@ class ClientRecord:
 
 
 def _cell(v) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+    if not isinstance(v, str) and is_missing(v):     # None, NaN, NA; text is kept as written
         return ""
     return str(v).strip()
 

@@ -22,19 +22,18 @@ class OccupationChooser:
     """``choose(record, title_match, credential_result)``: the title when it matched (the credential
     wins over an uncertain title it contradicts), else the credential's first target, else a
     confident match of the notes' first sentence or a parenthesised phrase.  Guesses from notes are
-    cached per instance, bounded by ``cache_limit``."""
+    cached per instance (bounded: ``matcher._util.CACHE_LIMITS``)."""
 
-    def __init__(self, title_matcher, taxonomy, cache_limit: int = 20_000):
+    def __init__(self, title_matcher, taxonomy):
+        from ._util import BoundedCache
+
         self.titles = title_matcher
         self.taxonomy = taxonomy
-        self.cache_limit = cache_limit
-        self._guesses: dict = {}
+        self._guesses = BoundedCache("guesses")
 
     def _guess(self, phrase: str):
         g = self._guesses.get(phrase)
         if g is None:
-            if len(self._guesses) > self.cache_limit:
-                self._guesses.clear()
             g = self._guesses[phrase] = self.titles.match(phrase)
         return g
 

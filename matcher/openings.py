@@ -11,6 +11,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ._util import BoundedCache, is_missing
 from .errors import ConfigError, InputError
 from .licensing import cefr_rank
 from .settings import number_problems
@@ -219,7 +220,7 @@ class OpeningRanker:
         wage_s = np.full(n, 0.5)
         self.wage_ratio_ = np.full(n, np.nan)
         for i, (w, c) in enumerate(zip(o["annual_wage"], self.codes_)):
-            if w is not None and not (isinstance(w, float) and math.isnan(w)) and c:
+            if not is_missing(w) and c:
                 med = self.pathways.wages.lookup(c).annual_median
                 if med:
                     self.wage_ratio_[i] = w / med
@@ -230,15 +231,13 @@ class OpeningRanker:
         self.lon_ = np.radians([c[1] if c else np.nan for c in coords])
         self.required_ = [tuple(l for l in str(v).split("|") if l) for v in o["required_licenses"]]
         self.supports_ = np.array([str(v).lower() == "yes" for v in o["supports_relicensing"]])
-        self._occ_cache: dict[str, np.ndarray] = {}
+        self._occ_cache = BoundedCache("occupation_vectors")
         self.__dict__.pop("_code_pos_", None)
         self._req_cache: dict[tuple, np.ndarray] = {}
         return self
 
     def _occupation_vector(self, code: str) -> np.ndarray:
         if code not in self._occ_cache:
-            if len(self._occ_cache) > 5_000:
-                self._occ_cache.clear()
             codes, sim = self.pathways.similarity_index.vector(code)
             if not hasattr(self, "_code_pos_"):
                 pos = {c: i for i, c in enumerate(codes)}
