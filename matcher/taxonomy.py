@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
+from ._paths import taxonomy_dir
 from .errors import DataError
 
-DEFAULT_TAXONOMY_DIR = Path(__file__).resolve().parent.parent / "taxonomies"
+DEFAULT_TAXONOMY_DIR = taxonomy_dir()
 GLOSSARY_COLUMNS = ["term", "lang", "onet_code", "onet_title", "variant", "source_url", "as_of", "confirmed", "note"]
 
 

@@ -17,6 +17,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from ._paths import model_dir
 from .errors import ConfigError, InputError
 from .settings import integer_problems, number_problems
 from .language import LANGUAGE_NAMES, LanguageIdentifier
@@ -29,7 +30,7 @@ __all__ = ["TitleMatcherConfig", "TitleMatcher", "TitleMatch", "Candidate", "DEF
 # titles are cut to this many characters before matching (real job titles are far shorter)
 MAX_TITLE_CHARS = 200
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "title-matcher"
+DEFAULT_MODEL_DIR = model_dir()
 MODEL_KIND = "title-matcher"
 
 FEATURES = (
@@ -489,7 +490,7 @@ class TitleMatcher:
     def _as_text(t: object) -> str:
         """Text of a title: invisible characters removed, cut to MAX_TITLE_CHARS (a job title is short;
         the cut bounds the work for any input)."""
-        if t is None or (isinstance(t, float) and math.isnan(t)):
+        if t is None or (isinstance(t, float) and math.isnan(t)):   # (is_missing would also drop 'N/A' titles)
             return ""
         if isinstance(t, bytes):
             t = t.decode("utf-8", errors="replace")

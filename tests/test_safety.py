@@ -150,7 +150,7 @@ def test_sigterm_during_score_leaves_no_temporary_file(tmp_path):
     p = subprocess.Popen([sys.executable, "-m", "matcher.cli", "score", str(src), "-o", str(out_dir / "s.csv"),
                           "--no-progress", "--n-jobs", "1", "--chunk-size", "2000", "--top-openings", "0"],
                          stderr=subprocess.PIPE)
-    deadline = time.time() + 120
+    deadline = time.time() + 300
     while time.time() < deadline and not list(out_dir.glob(".*")):   # wait until the temporary file exists
         time.sleep(0.2)
     assert list(out_dir.glob(".*")), "the run never started writing"
