@@ -153,7 +153,7 @@ class IntakeScorer:
         """Score a chunk; returns the chunk's columns plus the output columns, same row order."""
         from .io import RESERVED_COLUMNS
 
-        rows, _ = self._score_rows(df, columns)
+        rows, _, _ = self._score_rows(df, columns)
         # every output cell is text (empty where not applicable), so the columns have one type in
         # CSV, XLSX, JSONL and Parquet alike
         out = pd.DataFrame(rows, columns=output_columns(self.config)).astype(object).fillna("").astype(str)
@@ -166,7 +166,8 @@ class IntakeScorer:
         clients against an opening with ``OpeningRanker.rank_clients``."""
         return self._score_rows(df, columns)[1]
 
-    def _score_rows(self, df: pd.DataFrame, columns: Mapping[str, str]) -> tuple[list[dict], list]:
+    def _score_rows(self, df: pd.DataFrame, columns: Mapping[str, str]) -> tuple[list[dict], list, list]:
+        """(output rows, client profiles, plans) of a chunk, in order."""
         raw = df.to_dict("records")
         records: list[ClientRecord | None] = []
         errors: list[str] = []
@@ -204,8 +205,7 @@ class IntakeScorer:
                              "taxonomy_version": self.taxonomy.version})
         profiles = [r.pop("_profile", None) for r in rows]
         plans = [r.pop("_plan", None) for r in rows]
-        self._last_plans = plans      # the plans of the last chunk (Engine.assess reads them)
-        return rows, profiles
+        return rows, profiles, plans
 
     def _score_record(self, rec: ClientRecord | None, err: str, tm, cr) -> dict:
         from .openings import ClientProfile

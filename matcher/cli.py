@@ -377,6 +377,74 @@ def cmd_clients(args) -> int:
     return 0
 
 
+# --- serve ------------------------------------------------------------------------------------
+SERVE_LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def cmd_serve(args) -> int:
+    """The HTTP API (matcher.api) on one loaded engine; a token is required off this machine."""
+    import logging
+    import os
+    import threading
+    from pathlib import Path
+
+    t0 = time.time()
+    token = None
+    if args.token_file:
+        try:
+            token = Path(args.token_file).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as e:
+            why = getattr(e, "strerror", None) or type(e).__name__
+            raise MatcherError(f"--token-file: cannot read {args.token_file} ({why})")
+        if not token:
+            raise MatcherError(f"--token-file: {args.token_file} is empty")
+    else:
+        token = os.environ.get("MATCHER_API_TOKEN", "").strip() or None
+    if args.host not in SERVE_LOCAL_HOSTS and not token:
+        print(f"error: refusing to listen on {args.host} without a token: set MATCHER_API_TOKEN or give "
+              f"--token-file (or use --host 127.0.0.1)", file=sys.stderr)
+        return 2
+    if token is not None and len(token) < 16:
+        raise MatcherError("the API token must have at least 16 characters")
+    import uvicorn
+
+    from .api import create_app
+    from .engine import Engine
+
+    engine = Engine(settings=_settings(args), openings=args.openings, openings_sheet=args.openings_sheet,
+                    state=args.state, area=args.area)
+    app = create_app(engine, token=token)
+
+    def warm_up():      # loads the lazy parts (notes reader) before the first request needs them
+        with app.state.engine_lock:
+            try:
+                engine.assess({"previous_title": "nurse", "credential": "BSN", "notes": "IELTS 7, 3 years"})
+            except Exception as e:  # noqa: BLE001 - a request will report any real problem
+                logging.getLogger("matcher.api").warning("warm-up failed (%s)", type(e).__name__)
+
+    threading.Thread(target=warm_up, name="matcher-warm-up", daemon=True).start()
+    access = logging.getLogger("matcher.api")
+    if not access.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        access.addHandler(handler)
+        access.setLevel(logging.INFO)
+        access.propagate = False
+    host = f"[{args.host}]" if ":" in args.host else args.host
+
+    class _Server(uvicorn.Server):
+        async def startup(self, sockets=None):
+            await super().startup(sockets=sockets)
+            if self.started:
+                print(f"matcher serve: ready at http://{host}:{args.port}/ (docs /docs) in {time.time() - t0:.1f}s"
+                      + ("; bearer token required" if token else ""), file=sys.stderr, flush=True)
+
+    config = uvicorn.Config(app, host=args.host, port=args.port, access_log=False, log_level="warning",
+                            server_header=False)
+    _Server(config).run()
+    return 0
+
+
 # --- parser -----------------------------------------------------------------------------------
 def _client_options(p) -> None:
     """The client options shared by ``pathways`` and ``plan``."""
@@ -486,6 +554,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument("--config", help="settings file (TOML)")
     p.set_defaults(func=cmd_clients)
+    p = sub.add_parser("serve", help="the HTTP API (JSON; docs at /docs) on one loaded engine")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; any other "
+                   "needs a token: MATCHER_API_TOKEN or --token-file)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--openings", help="openings file to rank (CSV, XLSX, JSONL or Parquet)")
+    p.add_argument("--openings-sheet", help="XLSX openings: the sheet to read, or 'all'")
+    p.add_argument("--state", default="KY", help="state whose licences apply when a ZIP does not decide it")
+    p.add_argument("--area", help="OEWS area code for wages (default Louisville)")
+    p.add_argument("--config", help="settings file (TOML)")
+    p.add_argument("--token-file", help="file holding the bearer token the API requires (else MATCHER_API_TOKEN)")
+    p.set_defaults(func=cmd_serve)
     return ap
 
 

@@ -155,8 +155,7 @@ class Engine:
             df["client_id"] = [c or f"client-{i + 1}" for i, c in enumerate(df["client_id"].astype(str))]
         df = df.astype(str)
         columns = resolve_columns(list(df.columns))
-        rows, profiles = self.scorer._score_rows(df, columns)
-        plans = self.scorer._last_plans
+        rows, profiles, plans = self.scorer._score_rows(df, columns)
         return [Assessment(r, p, pr) for r, p, pr in zip(rows, plans, profiles)]
 
     def assess(self, intake: Mapping) -> Assessment:
