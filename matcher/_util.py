@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["is_missing"]
+__all__ = ["is_missing", "BoundedCache", "CACHE_LIMITS", "merge_output"]
 
 _MISSING_STRINGS = {"", "nan", "none", "null", "n/a", "na", "<na>", "nat"}
 
@@ -53,3 +53,16 @@ class BoundedCache(dict):
         if key not in self and len(self) >= self.limit:
             self.clear()
         super().__setitem__(key, value)
+
+
+def merge_output(chunk, extra):
+    """An output chunk: the input's columns first (the reader's reserved columns dropped; a column
+    whose name clashes with an output column kept as '<name>_input'), then the output columns.
+    Row order is the input's; neither frame is modified."""
+    import pandas as pd
+
+    from .io import RESERVED_COLUMNS
+
+    base = chunk.drop(columns=[c for c in RESERVED_COLUMNS if c in chunk.columns]).reset_index(drop=True)
+    clash = {c: f"{c}_input" for c in base.columns if c in extra.columns}
+    return pd.concat([base.rename(columns=clash) if clash else base, extra.reset_index(drop=True)], axis=1)

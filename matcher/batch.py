@@ -16,7 +16,7 @@ from typing import Callable, Mapping
 
 import pandas as pd
 
-from ._util import BoundedCache, is_missing
+from ._util import BoundedCache, is_missing, merge_output
 from .errors import ConfigError, InputError
 from .credentials import normalize_country
 from .intake import ClientRecord, NotesExtractor, parse_row, resolve_columns
@@ -151,15 +151,11 @@ class IntakeScorer:
     # --- one chunk ---
     def score_frame(self, df: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
         """Score a chunk; returns the chunk's columns plus the output columns, same row order."""
-        from .io import RESERVED_COLUMNS
-
         rows, _, _ = self._score_rows(df, columns)
         # every output cell is text (empty where not applicable), so the columns have one type in
         # CSV, XLSX, JSONL and Parquet alike
         out = pd.DataFrame(rows, columns=output_columns(self.config)).astype(object).fillna("").astype(str)
-        base = df.drop(columns=[c for c in RESERVED_COLUMNS if c in df.columns]).reset_index(drop=True)
-        clash = {c: f"{c}_input" for c in base.columns if c in out.columns}
-        return pd.concat([base.rename(columns=clash), out], axis=1)
+        return merge_output(df, out)
 
     def client_profiles(self, df: pd.DataFrame, columns: Mapping[str, str]) -> list:
         """The ``ClientProfile`` of every row (None where the row cannot be scored), for ranking

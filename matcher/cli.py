@@ -13,6 +13,7 @@ from typing import Sequence
 
 import pandas as pd
 
+from ._util import merge_output
 from .errors import MatcherError, MissingColumnsError
 
 NORMALIZE_COLUMNS = ["onet_code", "onet_title", "soc_code", "confidence", "status", "top_codes", "language",
@@ -50,18 +51,6 @@ def _mark_unreadable(chunk: pd.DataFrame, extra: pd.DataFrame) -> None:
 
 def _encoding_note(reader) -> str:
     return f"encoding {reader.encoding}; " if getattr(reader, "encoding", None) else ""
-
-
-def _merge_output(chunk: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame:
-    """Input columns first (renamed '<name>_input' where they clash with an output column), then ours."""
-    from .io import RESERVED_COLUMNS
-
-    chunk = chunk.drop(columns=[c for c in RESERVED_COLUMNS if c in chunk.columns])
-    base = chunk.reset_index(drop=True)
-    clash = {c: f"{c}_input" for c in base.columns if c in extra.columns}
-    if clash:
-        base = base.rename(columns=clash)
-    return pd.concat([base, extra.reset_index(drop=True)], axis=1)
 
 
 # --- normalize --------------------------------------------------------------------------------
@@ -121,7 +110,7 @@ def cmd_normalize(args) -> int:
             _mark_unreadable(chunk, extra)
             if len(cache) > 50_000:
                 cache.clear()
-            out.write(_merge_output(chunk, extra))
+            out.write(merge_output(chunk, extra))
             n += len(chunk)
             bar.update(len(chunk))
     dt = time.time() - t0
@@ -170,7 +159,7 @@ def cmd_credentials(args) -> int:
             res = cn.normalize_many(chunk[args.column].tolist(), countries)
             extra = credentials_to_frame(res)
             _mark_unreadable(chunk, extra)
-            out.write(_merge_output(chunk, extra))
+            out.write(merge_output(chunk, extra))
             n += len(chunk)
             bar.update(len(chunk))
     print(f"normalized {n} credentials into {args.output}; {_encoding_note(reader)}data {cn.data_version}",

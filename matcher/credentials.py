@@ -4,7 +4,6 @@ typically requires.  The rules are data (taxonomies/credentials/*.csv); this mod
 and applies them.  Every result is a preliminary orientation, never an official evaluation."""
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import asdict, dataclass
 from functools import cached_property
@@ -12,6 +11,7 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
+from ._util import is_missing
 from .errors import DataError, InputError
 from .taxonomy import Taxonomy, load_taxonomy
 from .text import fold, has_letters, transliterate_cyrillic
@@ -45,7 +45,7 @@ _COUNTRY_LOOKUP = {fold(n): code for code, names in _COUNTRY_NAMES.items() for n
 
 def normalize_country(value: object) -> str:
     """ISO alpha-2 code for a code or a common name ('' when unknown or empty)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if not isinstance(value, str) and is_missing(value):
         return ""
     v = str(value).strip()
     if len(v) == 2 and v.isalpha():
@@ -58,7 +58,7 @@ _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 
 def credential_key(text: object) -> str:
     """Folded, transliterated, punctuation-free form used to compare credential names."""
-    if text is None or (isinstance(text, float) and math.isnan(text)):
+    if not isinstance(text, str) and is_missing(text):
         return ""
     t = transliterate_cyrillic(fold(str(text)))
     return " ".join(_NON_WORD.sub(" ", t).split())
@@ -219,7 +219,7 @@ class CredentialNormalizer:
             cache.clear()
         out = []
         for t, c in zip(texts, countries):
-            k = (str(t) if t is not None and not (isinstance(t, float) and math.isnan(t)) else "", normalize_country(c))
+            k = ("" if not isinstance(t, str) and is_missing(t) else str(t), normalize_country(c))
             if k not in cache:
                 cache[k] = self._normalize_one(*k)
             out.append(cache[k])

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._util import is_missing
+
 
 __all__ = ["LanguageGuess", "LanguageIdentifier", "script_of", "LANGUAGE_NAMES"]
 
@@ -139,7 +141,7 @@ class LanguageIdentifier:
     def identify_many(self, texts, hints=None, countries=None) -> list[LanguageGuess]:
         """``countries`` (ISO alpha-2, optional) break ties: a title the model is unsure of (or
         that it could only default) takes its country's usual language (method ``country``)."""
-        texts = ["" if t is None or (isinstance(t, float) and t != t) else str(t) for t in texts]
+        texts = ["" if not isinstance(t, str) and is_missing(t) else str(t) for t in texts]
         hints = list(hints) if hints is not None else [None] * len(texts)
         guesses = self._identify(texts, hints)
         if countries is None:

@@ -65,7 +65,7 @@ def load_openings(path_or_frame, mapping: Mapping[str, str] | None = None, sheet
         src = src.drop(columns=[c for c in RESERVED_COLUMNS if c in src.columns]).reset_index(drop=True)
     cols = map_columns(src.columns, OPENING_FIELDS, OPENING_SYNONYMS, REQUIRED_OPENING_FIELDS, mapping,
                        "opening field", "--openings-map")
-    out = pd.DataFrame({f: (src[cols[f]].map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v))
+    out = pd.DataFrame({f: (src[cols[f]].map(lambda v: "" if not isinstance(v, str) and is_missing(v)
                                              else str(v).strip()) if f in cols else "") for f in OPENING_FIELDS})
     if "opening_id" not in cols:
         out["opening_id"] = [f"OPN-{i + 1:05d}" for i in range(len(out))]
