@@ -53,7 +53,7 @@ GATED_PREFIXES = ("29-1", "29-9091", "29-9092", "19-3033", "19-3034", "19-3039",
 # where a route is a range, the score reads this point between its low (0) and high (1) end
 RANGE_POINT = 0.5
 # never proposed as a bridge or alternative: elected offices (legislators; coroners are elected in KY and IN)
-NEVER_PROPOSED = frozenset({"11-1031.00", "13-1041.06", "11-1011.03"})
+NEVER_PROPOSED = frozenset({"11-1031.00", "13-1041.06"})
 
 
 @dataclass(frozen=True)
