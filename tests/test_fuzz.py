@@ -64,7 +64,31 @@ def _write(df: pd.DataFrame, path, fmt, enc, sep) -> bool:
     return True
 
 
-def _check(tmp_path, df, fmt, enc, sep):
+@pytest.fixture(scope="module")
+def engine():
+    from matcher.engine import Engine
+
+    return Engine(top_openings=0)
+
+
+def _score(engine, src, out) -> int:
+    """``matcher score`` on the module's engine (loaded once; the command builds its own per run):
+    the same checks and the same exit codes as ``cmd_score``/``main``."""
+    import sys
+
+    from matcher.errors import MatcherError
+    from matcher.io import refuse_same_file
+
+    try:
+        refuse_same_file(out, src)
+        engine.score_file(src, out, n_jobs=1)
+        return 0
+    except MatcherError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def _check(tmp_path, df, fmt, enc, sep, engine=None):
     d = tmp_path / f"case{len(list(tmp_path.iterdir()))}"
     d.mkdir()
     src = d / f"intake.{fmt}"
@@ -73,7 +97,10 @@ def _check(tmp_path, df, fmt, enc, sep):
     out = d / "out" / "scored.csv"
     err = io.StringIO()
     with redirect_stderr(err):
-        code = main(["score", str(src), "-o", str(out), "--no-progress", "--n-jobs", "1", "--top-openings", "0"])
+        if engine is None:
+            code = main(["score", str(src), "-o", str(out), "--no-progress", "--n-jobs", "1", "--top-openings", "0"])
+        else:
+            code = _score(engine, src, out)
     msg = err.getvalue()
     assert code in (0, 2), msg
     assert "Traceback" not in msg
@@ -94,8 +121,16 @@ def _check(tmp_path, df, fmt, enc, sep):
 @settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "80")), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(case=intake())
-def test_fuzz_score(tmp_path, case):
-    _check(tmp_path, *case)
+def test_fuzz_score(tmp_path, engine, case):
+    _check(tmp_path, *case, engine=engine)
+
+
+def test_fuzz_cases_through_the_command_line(tmp_path):
+    """A few fixed cases through ``main`` itself (a fresh engine per run, as the command does)."""
+    df = pd.DataFrame({"rowkey": ["k0", "k1"], "client_id": ["=1+1", "c2"], "previous_title": ["nurse\x00", " @x"],
+                       "credential": ["", "-inf"]})
+    for fmt, enc in (("csv", "utf-16"), ("jsonl", "utf-8")):
+        _check(tmp_path, df, fmt, enc, ";")
 
 
 @pytest.mark.slow
@@ -103,5 +138,5 @@ def test_fuzz_score(tmp_path, case):
 @settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES_SLOW", "1000")), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(case=intake())
-def test_fuzz_score_long(tmp_path, case):
-    _check(tmp_path, *case)
+def test_fuzz_score_long(tmp_path, engine, case):
+    _check(tmp_path, *case, engine=engine)
