@@ -191,7 +191,6 @@ class Engine:
         cfg = replace(self.config, top_pathways=self.config.top_pathways if top_pathways is None else top_pathways,
                       top_openings=self.config.top_openings if top_openings is None else top_openings,
                       chunk_size=chunk_size, n_jobs=n_jobs)
-        openings = self.openings if self.openings is not None else None
-        return score_file(intake, output, openings=self._openings_source if self._openings_source else None,
-                          mapping=mapping, config=cfg, progress=progress, settings=self.settings, sheet=sheet,
-                          prepared_openings=openings, scorer=self.scorer if n_jobs == 1 else None)
+        return score_file(intake, output, openings=self._openings_source, mapping=mapping, config=cfg,
+                          progress=progress, settings=self.settings, sheet=sheet, prepared_openings=self.openings,
+                          scorer=self.scorer if n_jobs == 1 else None)

@@ -642,12 +642,11 @@ class PathwayRanker:
         English, experience, budget or urgency.  Cached per (occupation, state, area, exams done)."""
         cache = self.__dict__.setdefault("_routes_cache", {})
         key = (own, state, area, done_ids)
-        years = None
         if key in cache:
             return cache[key]
         cfg = self.config
         lic_data = self.licensing
-        route = lambda lic, code: self._route(lic, code, own, area, done_ids, years)  # noqa: E731
+        route = lambda lic, code: self._route(lic, code, own, area, done_ids, None)  # noqa: E731
         cands: list[tuple] = []
         own_entry = lic_data.status(own, state)
         own_lics = lic_data.for_occupation(own, state)
