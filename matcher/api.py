@@ -201,6 +201,8 @@ class Job:
     created: float = field(default_factory=time.time)
     finished: float | None = None
     cancelled: bool = False
+    label: str = ""                      # the uploaded file's name (shown only to the web session that sent it)
+    summary: dict | None = None          # the web page's counts and problem rows, once computed
 
     @property
     def result(self) -> Path:
@@ -418,8 +420,14 @@ class _Guard:
     """Outermost middleware: token check, body size limit, security headers, access log (method,
     path, status, ms; never bodies, query strings or file names), and the catch-all 500."""
 
-    def __init__(self, app, token: str | None, upload_limit: int, store: JobStore):
-        self.app, self.token, self.upload_limit, self.store = app, token, upload_limit, store
+    def __init__(self, app, token: str | None, upload_limit: int, store: JobStore, state=None):
+        self.app, self.token, self.upload_limit, self.store, self.state = app, token, upload_limit, store, state
+
+    def app_state_error_page(self, path: str):
+        """The web app's HTML error page for a page path, else None (JSON)."""
+        from .web import is_web_path
+
+        return getattr(self.state, "web_error_page", None) if is_web_path(path) else None
 
     def _authorized(self, scope) -> bool:
         for k, v in scope.get("headers", ()):
@@ -453,7 +461,10 @@ class _Guard:
                 return
             await send(msg)
 
-        limit = self.upload_limit if (method == "POST" and path == f"{API_PREFIX}/jobs") else MAX_JSON_BYTES
+        from .web import WEB_UPLOAD_PATHS
+
+        uploads = (f"{API_PREFIX}/jobs",) + WEB_UPLOAD_PATHS
+        limit = self.upload_limit if (method == "POST" and path in uploads) else MAX_JSON_BYTES
         received = [0]
 
         async def receive_wrapper():
@@ -482,7 +493,10 @@ class _Guard:
             await self.app(scope, receive_wrapper, send_wrapper)
         except ApiError as e:
             if not started[0]:
-                await _error(e.status_code, e.detail, e.code)(scope, receive, send_wrapper)
+                page = self.app_state_error_page(path)
+                resp = (page(Request(scope), e.status_code, e.detail) if page is not None
+                        else _error(e.status_code, e.detail, e.code))
+                await resp(scope, receive, send_wrapper)
         except Exception as e:  # noqa: BLE001 - the catch-all: no details to the client, only the type to the log
             log.error("internal error on %s %s: %s", method, path, type(e).__name__)
             if not started[0]:
@@ -517,11 +531,12 @@ UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
 
 
 def create_app(engine, token: str | None = None, max_upload_mb: float = 50, max_rows: int = 200_000,
-               retention_minutes: float = 60, job_dir: str | Path | None = None) -> FastAPI:
+               retention_minutes: float = 60, job_dir: str | Path | None = None, web: bool = True) -> FastAPI:
     """The API for one loaded ``Engine``.  ``token``: when set, every /api endpoint, /docs and
     /openapi.json need ``Authorization: Bearer <token>``.  Uploads over ``max_upload_mb`` are
     refused (413); files over ``max_rows`` rows fail as jobs; finished jobs are removed after
-    ``retention_minutes``.  ``job_dir``: where the private job folder is made (default: TMPDIR)."""
+    ``retention_minutes``.  ``job_dir``: where the private job folder is made (default: TMPDIR).  ``web``: also serve the
+    navigator's web app (``matcher.web``) at /client, /batch, /openings."""
     try:
         from importlib.metadata import version as _dist_version
 
@@ -547,16 +562,27 @@ def create_app(engine, token: str | None = None, max_upload_mb: float = 50, max_
     app.state.engine_lock = lock
     app.state.jobs = store
     app.state.token_required = bool(token)
-    app.add_middleware(_Guard, token=token or None, upload_limit=upload_limit, store=store)
+    app.add_middleware(_Guard, token=token or None, upload_limit=upload_limit, store=store, state=app.state)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     # --- errors ---
+    def web_page(request):
+        from .web import is_web_path
+
+        return getattr(app.state, "web_error_page", None) if is_web_path(request.url.path) else None
+
     @app.exception_handler(RequestValidationError)
     async def _validation(request, exc):
+        if web_page(request):
+            return web_page(request)(request, 400, "The request was not understood: " + _validation_message(exc))
         return _error(400, _validation_message(exc), "invalid_request")
 
     @app.exception_handler(HTTPException)
     async def _http(request, exc):
+        if web_page(request):
+            msg = {404: "There is no such page.", 405: "This page cannot be used that way."}.get(
+                exc.status_code, str(exc.detail)[:500])
+            return web_page(request)(request, exc.status_code, exc.detail if isinstance(exc, ApiError) else msg)
         if isinstance(exc, ApiError):
             return _error(exc.status_code, exc.detail, exc.code, exc.headers)
         msg = {404: "not found", 405: "method not allowed"}.get(exc.status_code, str(exc.detail)[:200])
@@ -565,8 +591,12 @@ def create_app(engine, token: str | None = None, max_upload_mb: float = 50, max_
     @app.exception_handler(MatcherError)
     async def _matcher(request, exc):
         if isinstance(exc, (InputError, ConfigError)):
+            if web_page(request):
+                return web_page(request)(request, 400, str(exc)[:1000])
             return _error(400, str(exc)[:1000], "invalid_input")
         log.error("internal error on %s: %s", request.url.path, type(exc).__name__)
+        if web_page(request):
+            return web_page(request)(request, 500, "Internal error: the problem was logged (without client data).")
         return _error(500, "internal error")
 
     def run(fn, *a, **kw):
@@ -577,7 +607,10 @@ def create_app(engine, token: str | None = None, max_upload_mb: float = 50, max_
 
     def engine_for(intake: Intake):
         """The engine, or a view of it with another default licence state (``state`` field)."""
-        st = (intake.state or "").strip().upper()
+        return state_view((intake.state or "").strip().upper())
+
+    def state_view(st: str):
+        """The engine with another default licence state (a view sharing the loaded parts)."""
         if not st or st == engine.config.state:
             return engine
         states = list(engine.pathways.licensing.states)
@@ -726,4 +759,8 @@ def create_app(engine, token: str | None = None, max_upload_mb: float = 50, max_
         return schema
 
     app.openapi = openapi
+    if web:
+        from .web import add_web
+
+        add_web(app, engine, lock, store, token or None, upload_limit, state_view)
     return app

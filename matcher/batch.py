@@ -122,9 +122,10 @@ class IntakeScorer:
             self._place_cache[zip_code] = hit
         return hit
 
-    def _openings_for_plan(self, prof, plan, top: int) -> list[str]:
-        """Openings to apply to now (the bridge, or the route when it needs no licence) and, for a
-        licence route, up to half of ``top`` in the route's occupation, to apply to once licensed."""
+    def plan_openings(self, prof, plan, top: int) -> tuple[list, list]:
+        """Openings for a client's plan: (to apply to now: the bridge, or the route when it needs
+        no licence; to apply to once licensed: up to half of ``top`` in a licence route's
+        occupation).  Each is a list of ``OpeningMatch``; together at most ``top``."""
         from dataclasses import replace as _replace
 
         route, bridge = plan.route, plan.bridge
@@ -145,6 +146,10 @@ class IntakeScorer:
                 continue      # a job that needs the licence is listed under 'after licence'
             seen.add(m.opening_id)
             now.append(m)
+        return now, later
+
+    def _openings_for_plan(self, prof, plan, top: int) -> list[str]:
+        now, later = self.plan_openings(prof, plan, top)
         return ([f"{m.employer} - {m.title} [{m.opening_id}] (score {m.score:.2f}) (apply now)" for m in now] +
                 [f"{m.employer} - {m.title} [{m.opening_id}] (score {m.score:.2f}) (after licence)" for m in later])
 

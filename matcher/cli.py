@@ -228,15 +228,13 @@ def cmd_pathways(args) -> int:
 def cmd_plan(args) -> int:
     from .pathways import format_range
 
-    plan = _engine(args).plan(_client(args), work_authorized=args.work_authorized,
-                              graduation_year=args.graduation_year)
+    engine = _engine(args)
+    plan = engine.plan(_client(args), work_authorized=args.work_authorized, graduation_year=args.graduation_year)
     if args.format == "json":
         print(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False, default=str))
         return 0
     if args.format == "html":
-        from .render import plan_html
-
-        html = plan_html(plan.to_dict())
+        html = engine.plan_html(plan, args.lang or "en")
         if args.output:
             from .io import atomic_write_text
 
@@ -371,7 +369,8 @@ SERVE_LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def cmd_serve(args) -> int:
-    """The HTTP API (matcher.api) on one loaded engine; a token is required off this machine."""
+    """The web app (matcher.web) and the HTTP API (matcher.api) on one loaded engine; a token is
+    required off this machine."""
     import logging
     import os
     import threading
@@ -425,7 +424,8 @@ def cmd_serve(args) -> int:
         async def startup(self, sockets=None):
             await super().startup(sockets=sockets)
             if self.started:
-                print(f"matcher serve: ready at http://{host}:{args.port}/ (docs /docs) in {time.time() - t0:.1f}s"
+                print(f"matcher serve: ready at http://{host}:{args.port}/ (web app /client, API docs /docs) in "
+                      f"{time.time() - t0:.1f}s"
                       + ("; bearer token required" if token else ""), file=sys.stderr, flush=True)
 
     config = uvicorn.Config(app, host=args.host, port=args.port, access_log=False, log_level="warning",
@@ -500,6 +500,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--graduation-year", type=int, help="year of graduation (residency eligibility)")
     p.add_argument("--format", choices=["table", "json", "html"], default="table")
     p.add_argument("-o", "--output", help="with --format html: write the printable page to this file")
+    p.add_argument("--lang", help="with --format html: the page's language: en (default), es, fr, ar, uk")
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("data", help="facts about the curated data")
@@ -543,7 +544,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument("--config", help="settings file (TOML)")
     p.set_defaults(func=cmd_clients)
-    p = sub.add_parser("serve", help="the HTTP API (JSON; docs at /docs) on one loaded engine")
+    p = sub.add_parser("serve", help="the navigator's web app (/client) and the HTTP API (docs at /docs) on one "
+                                     "loaded engine")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; any other "
                    "needs a token: MATCHER_API_TOKEN or --token-file)")
     p.add_argument("--port", type=int, default=8000)

@@ -11,6 +11,9 @@ with one validated ``Settings``, and answers:
     engine.rank_openings({...intake fields...}, top=5)   # OpeningMatch list
     engine.rank_clients("OPN-0007", [{...}, {...}])      # OpeningMatch list
     engine.score_file("intake.csv", "scored.csv")        # run statistics
+    engine.plan_openings(assessment)                     # {"now": [...], "after_licence": [...]}
+    engine.plan_html(plan, lang="es")                    # the printable plan, in Spanish
+    engine.with_openings("other.csv")                    # the same loaded parts, other openings
 
 Every per-client answer goes through the same code as ``matcher score`` (``IntakeScorer``), so
 the library, the command line and the API give identical answers.
@@ -100,6 +103,13 @@ class Engine:
             frame = prepare_openings(load_openings(openings, mapping, sheet=sheet), self.title_matcher, self.taxonomy)
         return IntakeScorer(self.config, frame, self.settings, planner=self.planner, title_matcher=self.title_matcher)
 
+    @cached_property
+    def occupation_names(self):
+        """Occupation names in the plan's languages (ESCO labels, the project's glossaries)."""
+        from .i18n import OccupationNames
+
+        return OccupationNames(self.taxonomy).fit()
+
     @property
     def credentials(self):
         return self.scorer.credentials
@@ -174,11 +184,47 @@ class Engine:
             raise InputError("cannot rank openings: " + str(a.row.get("messages", "no occupation")))
         return ranker.rank_openings(a.profile, top=top)
 
-    def rank_clients(self, opening_id: str, intakes: Sequence[Mapping], top: int = 10) -> list:
-        """The clients (intake records) ranked for one opening, with the same scorer."""
+    def rank_clients(self, opening_id: str, intakes: Sequence, top: int = 10) -> list:
+        """The clients (intake records, or ``Assessment``s already made) ranked for one opening,
+        with the same scorer.  Clients without an occupation cannot be ranked and are left out."""
         ranker = self._ranker()
-        profiles = [a.profile for a in self.assess_many(intakes) if a.profile is not None]
+        intakes = list(intakes)
+        assessed = (intakes if intakes and all(isinstance(a, Assessment) for a in intakes)
+                    else self.assess_many(intakes))
+        profiles = [a.profile for a in assessed if a.profile is not None]
         return ranker.rank_clients(opening_id, profiles, top=top)
+
+    def plan_openings(self, assessment: Assessment, top: int | None = None) -> dict:
+        """The openings for an assessed client's plan, as ``matcher score`` lists them:
+        ``{"now": [OpeningMatch...], "after_licence": [...]}`` (empty lists without a plan)."""
+        self._ranker()        # no openings loaded -> InputError
+        if assessment.plan is None or assessment.profile is None:
+            return {"now": [], "after_licence": []}
+        now, later = self.scorer.plan_openings(assessment.profile, assessment.plan,
+                                               self.config.top_openings if top is None else top)
+        return {"now": now, "after_licence": later}
+
+    def plan_html(self, plan, lang: str | None = "en", stylesheet_href: str | None = None) -> str:
+        """The printable one-page plan (a ``ClientPlan`` or its ``to_dict()``) in ``lang``: one of
+        ``matcher.i18n.available_languages()``; occupation names from ``occupation_names``."""
+        from .render import render_plan
+
+        d = plan.to_dict() if hasattr(plan, "to_dict") else plan
+        return render_plan(d, lang, self.occupation_names, stylesheet_href)
+
+    def with_openings(self, openings, openings_mapping: Mapping[str, str] | None = None,
+                      openings_sheet: str | None = None) -> "Engine":
+        """Another engine with other openings (a file or a frame) that shares this one's loaded
+        taxonomy, title matcher and planner: only the openings are read and indexed."""
+        other = Engine(settings=self.settings, openings=None, state=self.config.state, area=self.config.area,
+                       top_pathways=self.config.top_pathways, top_openings=self.config.top_openings)
+        for part in ("taxonomy", "planner", "title_matcher", "occupation_names"):
+            if part in self.__dict__:
+                other.__dict__[part] = self.__dict__[part]
+        other._openings_arg = (openings, openings_mapping, openings_sheet)
+        other._openings_source = openings if isinstance(openings, (str, Path)) else None
+        other.scorer  # noqa: B018 - read (and raise the errors of) the openings now
+        return other
 
     def score_file(self, intake: str | Path, output: str | Path, mapping: Mapping[str, str] | None = None,
                    top_pathways: int | None = None, top_openings: int | None = None, chunk_size: int = 20_000,

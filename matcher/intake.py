@@ -98,6 +98,9 @@ _IELTS_TO_CEFR = [(8.5, "C2"), (7.0, "C1"), (5.5, "B2"), (4.0, "B1"), (3.0, "A2"
 _TOEFL_TO_CEFR = [(114, "C2"), (95, "C1"), (72, "B2"), (42, "B1"), (0, "A2")]
 
 
+_ENGLISH_SCORE_RE = re.compile(r"^(ielts|toefl)(?:\s*ibt)?\s*:?\s*(\d{1,3}(?:[.,]\d)?)$", re.I)
+
+
 def _cefr_from_score(test: str, score: float) -> str | None:
     table = _IELTS_TO_CEFR if test == "ielts" else _TOEFL_TO_CEFR if test == "toefl" else None
     if table is None:
@@ -117,8 +120,19 @@ def parse_row(raw: Mapping[str, object], columns: Mapping[str, str], facts: Note
     msgs: list[str] = []
     sources: dict[str, str] = {}
     english = get("english_level").upper().replace(" ", "")
-    if english and english not in CEFR_LEVELS:
-        msgs.append(f"english_level {get('english_level')!r} is not a CEFR level (A1..C2); ignored")
+    score = _ENGLISH_SCORE_RE.match(get("english_level").strip())
+    if english and english not in CEFR_LEVELS and score:
+        test, value = score.group(1).lower(), float(score.group(2).replace(",", "."))
+        level = _cefr_from_score(test, value)
+        if level is None:
+            msgs.append(f"english_level: {test.upper()} score {score.group(2)!r} is out of range; ignored")
+            english = ""
+        else:
+            msgs.append(f"english_level {level} from the {test.upper()} score {score.group(2)}")
+            english = level
+    elif english and english not in CEFR_LEVELS:
+        msgs.append(f"english_level {get('english_level')[:20]!r} is not a CEFR level (A1..C2) or an IELTS or "
+                    f"TOEFL score; ignored")
         english = ""
     years: float | None = None
     ytxt = get("years_experience")

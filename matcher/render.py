@@ -1,11 +1,15 @@
 """The printable one-page HTML plan a career navigator hands to a client.
 
 ``plan_html(plan_dict)`` renders ``templates/plan.html`` (Jinja2, autoescaped) from
-``ClientPlan.to_dict()``.  Every fixed phrase of the page is in ``PHRASES_EN``; a translation is
-another dict with the same keys passed as ``phrases`` (a missing key falls back to English), with
-``lang`` and ``direction`` ("ltr" or "rtl") for the ``<html>`` element.  The month-by-month chart
-is an inline SVG whose geometry is computed here, so the page needs no script, stylesheet, font or
-image from elsewhere.
+``ClientPlan.to_dict()``; ``render_plan(plan_dict, lang, names)`` does the same in one of the
+project's languages (``matcher.i18n``).  Every fixed phrase of the page is in ``PHRASES_EN``; a
+translation is another dict with the same keys passed as ``phrases`` (a missing key falls back to
+English), with ``lang`` and ``direction`` ("ltr" or "rtl") for the ``<html>`` element, and
+``names`` (code -> the occupation's name in that language, or None) puts the client's language
+beside the English occupation titles.  The page's content is ``templates/_plan.html``, which the
+web app's client page includes too; its stylesheet is ``static/plan.css``, inlined in the page
+unless ``stylesheet_href`` links it.  The month-by-month chart is an inline SVG whose geometry is
+computed here, so the page needs no script, font or image from elsewhere.
 """
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
-__all__ = ["PHRASES_EN", "plan_html"]
+__all__ = ["PHRASES_EN", "plan_context", "plan_html", "render_plan"]
 
 PHRASES_EN: dict[str, str] = {
     # header
@@ -235,7 +239,17 @@ def _step_view(s: dict, f: _Fmt, t: dict) -> dict:
     }
 
 
-def _pathway_view(p: dict | None, f: _Fmt, t: dict) -> dict | None:
+def _occupation(code, english, names, short: bool = False) -> str:
+    """The occupation's name in the page's language with the English title beside it (``short``:
+    the translated name alone), else the English title."""
+    english = str(english or "")
+    local = names(code) if (names is not None and code) else None
+    if local and local.strip().lower() != english.strip().lower():
+        return str(local) if (short or not english) else f"{local} ({english})"
+    return english
+
+
+def _pathway_view(p: dict | None, f: _Fmt, t: dict, names=None) -> dict | None:
     if not p:
         return None
     lic = p.get("license") or None
@@ -243,7 +257,9 @@ def _pathway_view(p: dict | None, f: _Fmt, t: dict) -> dict | None:
     wage = _num(p.get("median_annual_wage"))
     return {
         "kind": p.get("kind", ""), "kind_text": t.get(f"kind_{p.get('kind')}", p.get("kind", "")),
-        "title": p.get("target_title", ""), "onet": p.get("target_onet", ""),
+        "title": _occupation(p.get("target_onet"), p.get("target_title", ""), names),
+        "short": _occupation(p.get("target_onet"), p.get("target_title", ""), names, short=True),
+        "onet": p.get("target_onet", ""),
         "licence": ({"title": lic.get("title", ""), "board": lic.get("board_name", ""), "board_url": board_url}
                     if lic else None),
         "licence_required": p.get("licence_required", ""), "licence_condition": p.get("licence_condition") or "",
@@ -290,7 +306,7 @@ def _nice_step(span: float, target: int) -> float:
     return 10 * mag
 
 
-def _chart(plan: dict, f: _Fmt, t: dict) -> dict:
+def _chart(plan: dict, f: _Fmt, t: dict, names=None) -> dict:
     """The month-by-month chart's geometry: an income step line, fee and loan bars, axes."""
     phases = [p for p in (plan.get("timeline") or []) if _num(p.get("start_month")) is not None]
     horizon = _num((plan.get("settings") or {}).get("horizon_months")) or 60.0
@@ -387,7 +403,9 @@ def _chart(plan: dict, f: _Fmt, t: dict) -> dict:
             "bar_top": bar_top, "bottom": YB(0), "lumps_label": t["chart_lumps"],
             "line": line, "area": area, "bars": bars, "x_ticks": x_ticks, "y_ticks": y_ticks, "b_ticks": b_ticks,
             "markers": markers, "legend": legend_items, "x_max": x_max, "colors": COLORS,
-            "split": bool(bridge_title), "route_title": route_title, "bridge_title": bridge_title,
+            "split": bool(bridge_title),
+            "route_title": _occupation((plan.get("route") or {}).get("target_onet"), route_title, names, True),
+            "bridge_title": _occupation((plan.get("bridge") or {}).get("target_onet"), bridge_title, names, True),
             "title": t["chart_title"], "desc": desc, "axis_label_x": (left + W - right) / 2,
             "rows": [{"months": f"{_months(p['start_month'])}–{_months(p.get('end_month'))}",
                       "activity": p.get("activity", ""),
@@ -478,8 +496,13 @@ def _environment():
     return env
 
 
-def plan_html(plan_dict: dict, phrases: dict | None = None, lang: str = "en", direction: str = "ltr") -> str:
-    """The plan as one self-contained HTML page (print it on one A4 or Letter page)."""
+def _css() -> str:
+    return (Path(__file__).resolve().parent / "static" / "plan.css").read_text(encoding="utf-8")
+
+
+def plan_context(plan_dict: dict, phrases: dict | None = None, lang: str = "en", direction: str = "ltr",
+                 names=None) -> dict:
+    """The template context of ``_plan.html`` (the plan's content) for one plan and language."""
     if direction not in ("ltr", "rtl"):
         raise ValueError(f"direction must be 'ltr' or 'rtl' (got {direction!r})")
     t = dict(PHRASES_EN)
@@ -488,19 +511,21 @@ def plan_html(plan_dict: dict, phrases: dict | None = None, lang: str = "en", di
     f = _Fmt(t)
     plan = plan_dict or {}
     client = plan.get("client") or {}
-    route = _pathway_view(plan.get("route"), f, t)
-    bridge = _pathway_view(plan.get("bridge"), f, t)
+    route = _pathway_view(plan.get("route"), f, t, names)
+    bridge = _pathway_view(plan.get("bridge"), f, t, names)
     versions = plan.get("data_versions") or {}
-    ctx = {
-        "t": t, "lang": str(lang or "en"), "dir": direction,
-        "client": {"title": client.get("title") or client.get("onet_code") or "", "onet": client.get("onet_code") or "",
+    return {
+        "t": t, "lang": str(lang or "en"), "dir": direction, "hoff": 0, "main_tag": "main",
+        "client": {"title": _occupation(client.get("onet_code"), client.get("title") or client.get("onet_code") or "",
+                                        names),
+                   "onet": client.get("onet_code") or "",
                    "state": client.get("state") or (plan.get("route") or {}).get("state") or "",
                    "zip": client.get("zip_code") or ""},
         "date": date.today().isoformat(),
         "versions": [f"{k}: {v}" for k, v in versions.items()],
         "route": route, "route_note": plan.get("route_note") or "",
         "bridge": bridge, "bridge_note": plan.get("bridge_note") or "",
-        "alternatives": [_pathway_view(p, f, t) for p in (plan.get("alternatives") or []) if p],
+        "alternatives": [_pathway_view(p, f, t, names) for p in (plan.get("alternatives") or []) if p],
         "first_paycheck": f.months(plan.get("months_to_first_paycheck")),
         "first_paycheck_month": (t["month_n"].format(n=_months(plan.get("months_to_first_paycheck")))
                                  if _num(plan.get("months_to_first_paycheck")) is not None else t["unknown"]),
@@ -508,8 +533,28 @@ def plan_html(plan_dict: dict, phrases: dict | None = None, lang: str = "en", di
                                                              plan.get("months_to_route_max")))
                         if _num(plan.get("months_to_route")) is not None else t["unknown"]),
         "months_to_route": f.months_range(plan.get("months_to_route"), plan.get("months_to_route_max")),
-        "chart": _chart(plan, f, t), "money": _money_view(plan, f, t),
+        "chart": _chart(plan, f, t, names), "money": _money_view(plan, f, t),
         "caveats": [str(c) for c in (plan.get("caveats") or [])],
         "sources": _sources(plan),
     }
+
+
+def plan_html(plan_dict: dict, phrases: dict | None = None, lang: str = "en", direction: str = "ltr",
+              names=None, stylesheet_href: str | None = None) -> str:
+    """The plan as one self-contained HTML page (print it on one A4 or Letter page).  ``names``:
+    code -> occupation name in ``lang`` (or None).  ``stylesheet_href``: link this stylesheet
+    instead of inlining ``static/plan.css`` (the web app, whose CSP forbids inline styles)."""
+    ctx = plan_context(plan_dict, phrases, lang, direction, names)
+    ctx.update(stylesheet_href=stylesheet_href or "", css="" if stylesheet_href else _css())
     return _environment().get_template("plan.html").render(**ctx)
+
+
+def render_plan(plan_dict: dict, lang: str | None = "en", names=None, stylesheet_href: str | None = None) -> str:
+    """The printable plan in one of the project's languages (``matcher.i18n.available_languages``):
+    translated phrases, occupation names from ``names`` (an ``OccupationNames``), English where a
+    translation is missing.  An unknown language -> InputError."""
+    from .i18n import load_locale
+
+    loc = load_locale(lang)
+    lookup = (lambda code: names.name(code, loc.code)) if (names is not None and loc.code != "en") else None
+    return plan_html(plan_dict, loc.phrases, loc.code, loc.direction, lookup, stylesheet_href)

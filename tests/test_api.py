@@ -129,7 +129,7 @@ def test_openapi(client):
 
 def test_unknown_route_and_method(client):
     _error(client.get(f"{P}/nothing-here"), 404, "not_found")
-    _error(client.get("/nothing-here"), 404, "not_found")
+    _error(client.get(f"{P}/nothing-here"), 404, "not_found")
     e = _error(client.delete(f"{P}/health"), 405, "method_not_allowed")
     assert e["message"] == "method not allowed"
     _error(client.get(f"{P}/plans"), 405)

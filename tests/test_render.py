@@ -86,7 +86,7 @@ def test_page_shows_the_plan(plans, pages, name):
     assert _has(html, d["earnings"]["entry_wage_source"])
     assert _has(html, PHRASES_EN["orientation_notice"])
     for h in ("route", "bridge", "alternatives", "timeline", "money"):
-        assert re.search(r'<h2 id="h-[a-z]+">' + re.escape(str(escape(PHRASES_EN[h]))) + "</h2>", html), h
+        assert re.search(r'<h2 class="plan-h" id="h-[a-z]+">' + re.escape(str(escape(PHRASES_EN[h]))) + "</h2>", html), h
 
 
 def test_nurse_route_details(plans, pages):
@@ -174,8 +174,8 @@ def test_right_to_left_with_translated_phrases(plans):
     title = "خطة مسارك المهني"
     html = plan_html(plans["nurse"], phrases={"title": title, "route": "طريقك"}, lang="ar", direction="rtl")
     assert '<html lang="ar" dir="rtl">' in html
-    assert f"<h1>{title}</h1>" in html and "طريقك" in html
-    assert f"<h1>{PHRASES_EN['title']}</h1>" not in html
+    assert f"<h1 class=\"plan-title\">{title}</h1>" in html and "طريقك" in html
+    assert f">{PHRASES_EN['title']}</h1>" not in html
     # phrases not translated fall back to English
     assert _has(html, PHRASES_EN["orientation_notice"]) and _has(html, PHRASES_EN["money"])
     # the chart keeps time running left to right
