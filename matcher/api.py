@@ -423,11 +423,17 @@ class _Guard:
     def __init__(self, app, token: str | None, upload_limit: int, store: JobStore, state=None):
         self.app, self.token, self.upload_limit, self.store, self.state = app, token, upload_limit, store, state
 
-    def app_state_error_page(self, path: str):
-        """The web app's HTML error page for a page path, else None (JSON)."""
+    def _reply(self, scope, status: int, message: str, code: str | None = None):
+        """An error response: the web app's HTML page for a page path, else the API's JSON."""
         from .web import is_web_path
 
-        return getattr(self.state, "web_error_page", None) if is_web_path(path) else None
+        page = getattr(self.state, "web_error_page", None) if is_web_path(scope.get("path", "")) else None
+        if page is not None:
+            try:
+                return page(Request(scope), status, message[:1].upper() + message[1:].rstrip(".") + ".")
+            except Exception:  # noqa: BLE001 - the error page itself must not fail the reply
+                pass
+        return _error(status, message, code)
 
     def _authorized(self, scope) -> bool:
         for k, v in scope.get("headers", ()):
@@ -486,21 +492,18 @@ class _Guard:
                 try:
                     n = int(clen)
                 except ValueError:
-                    return await _error(400, "bad Content-Length header")(scope, receive, send_wrapper)
+                    return await self._reply(scope, 400, "bad Content-Length header")(scope, receive, send_wrapper)
                 if n > limit:
-                    return await _error(413, f"the request body is larger than the limit of "
-                                             f"{_mb(limit)}")(scope, receive, send_wrapper)
+                    return await self._reply(scope, 413, f"the request body is larger than the limit of "
+                                                         f"{_mb(limit)}")(scope, receive, send_wrapper)
             await self.app(scope, receive_wrapper, send_wrapper)
         except ApiError as e:
             if not started[0]:
-                page = self.app_state_error_page(path)
-                resp = (page(Request(scope), e.status_code, e.detail) if page is not None
-                        else _error(e.status_code, e.detail, e.code))
-                await resp(scope, receive, send_wrapper)
+                await self._reply(scope, e.status_code, e.detail, e.code)(scope, receive, send_wrapper)
         except Exception as e:  # noqa: BLE001 - the catch-all: no details to the client, only the type to the log
             log.error("internal error on %s %s: %s", method, path, type(e).__name__)
             if not started[0]:
-                await _error(500, "internal error")(scope, receive, send_wrapper)
+                await self._reply(scope, 500, "internal error")(scope, receive, send_wrapper)
         finally:
             log.info("%s %s %s %.1fms", method, path, status[0], (time.perf_counter() - t0) * 1000)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .errors import DataError, InputError
 
-__all__ = ["Locale", "available_languages", "load_locale", "OccupationNames"]
+__all__ = ["Locale", "OccupationNames", "available_languages", "load_locale"]
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 _CODE = re.compile(r"^[a-z]{2,3}$")
@@ -92,7 +92,7 @@ class OccupationNames:
     def __init__(self, taxonomy=None):
         self.taxonomy = taxonomy
 
-    def fit(self) -> "OccupationNames":
+    def fit(self) -> OccupationNames:
         from rapidfuzz import fuzz
 
         from .taxonomy import load_taxonomy

@@ -29,12 +29,18 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from fastapi import Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.concurrency import run_in_threadpool
 
 from .errors import InputError, MatcherError
 
-__all__ = ["add_web", "is_web_path", "WEB_UPLOAD_PATHS"]
+__all__ = ["WEB_UPLOAD_PATHS", "add_web", "is_web_path"]
 
 COOKIE = "matcher_session"
 SESSION_IDLE_SECONDS = 60 * 60           # a navigator's session ends after an hour without a request
@@ -280,7 +286,7 @@ def add_web(app, engine, lock: threading.Lock, store, token: str | None, max_upl
             form = await request.form(max_files=max_files, max_fields=60)
         except ApiError:
             raise
-        except Exception as e:  # noqa: BLE001 - a malformed body
+        except Exception as e:
             raise ApiError(400, "The form could not be read.") from e
         check_csrf(request, sess, form)
         return form
