@@ -5,6 +5,6 @@ TitleMatcher.load() refuses the package model unless its files match these: the 
 folder's own meta.json cannot vouch for itself."""
 
 PINS: dict[str, str] = {
-    'index.pkl.z': 'ae56d8ec7dd712eebf6b7f4db2e47cd81d0acb812a7c6d0efe05af6374e52f8b',
-    'reranker.pkl.z': '2661c0f0881dd5bafe402eb1ffef21224ceddffa1d4eedb25402a01f97df1a9c',
+    'index.pkl.z': '5b091c4d9cd9fc8ea5c21b5a3a3edff2e6712d5a6440327b2b165b28ab8d19af',
+    'reranker.pkl.z': 'd98413ff61c16467f843c70c5da28c01c18c3a91fb371cd5a94ea3993321ed15',
 }

@@ -147,8 +147,9 @@ def _same_folder(a: Path, b: Path) -> bool:
 
 def load_artifact(folder: str | Path, *, kind: str, taxonomy_version: str | None = None,
                   trusted: bool = False, package_folder: str | Path | None = None,
-                  pins: dict[str, str] | None = None) -> tuple[dict, dict]:
-    """Verify meta.json (format, kind, taxonomy version, file names, checksums), then load the pickles.
+                  pins: dict[str, str] | None = None, check=None) -> tuple[dict, dict]:
+    """Verify meta.json (format, kind, taxonomy version, file names, checksums, and ``check(meta)``:
+    the caller's list of problems, e.g. features or library versions), then load the pickles.
 
     A folder cannot vouch for itself: unpickling runs code, so a folder is loaded only if it is
     ``package_folder`` (the package's own model, whose files must then match ``pins``, checksums
@@ -175,6 +176,8 @@ def load_artifact(folder: str | Path, *, kind: str, taxonomy_version: str | None
         problems.append(f"kind {meta.get('kind')!r} (expected {kind!r})")
     if taxonomy_version and meta.get("taxonomy_version") != taxonomy_version:
         problems.append(f"built for taxonomy {meta.get('taxonomy_version')}, loaded with {taxonomy_version}")
+    if check is not None:
+        problems += list(check(meta))
     if is_package:
         if not pins:
             problems.append("the package has no pinned checksums for its model (matcher/_model_pins.py); "

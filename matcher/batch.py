@@ -52,7 +52,7 @@ class ScoreConfig:
 
 
 def output_columns(cfg: ScoreConfig) -> list[str]:
-    cols = ["onet_code", "onet_title", "soc_code", "occupation_source", "title_status", "title_confidence", "language",
+    cols = ["onet_code", "onet_title", "soc_code", "isco_codes", "occupation_source", "title_status", "title_confidence", "language",
             "credential_type", "isced_level", "us_equivalent", "credential_field", "credential_targets",
             "evaluation_services", "english_level_used", "years_experience_used", "passed_exams", "planned_exams",
             "licence_state", "wage_area"]
@@ -234,6 +234,7 @@ class IntakeScorer:
             row.update(status="error", messages="; ".join(msgs), explanation=choice.explanation)
             return row
         row.update(onet_code=code, onet_title=self.taxonomy.title(code), soc_code=self.taxonomy.soc_code(code),
+                   isco_codes=self.taxonomy.isco_codes(code),
                    occupation_source=source)
         expl = [choice.explanation]
         isced = cr.isced_level if cr.status != "no_match" else None

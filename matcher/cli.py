@@ -16,8 +16,14 @@ import pandas as pd
 from ._util import merge_output
 from .errors import MatcherError, MissingColumnsError
 
-NORMALIZE_COLUMNS = ["onet_code", "onet_title", "soc_code", "confidence", "status", "top_codes", "language",
-                     "explanation", "taxonomy_version", "model_version"]
+def _default_jobs() -> int:
+    """Worker processes by default: every core this process may use."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def _progress(total: int | None, enabled: bool, unit: str = "rows"):
@@ -55,8 +61,8 @@ def _encoding_note(reader) -> str:
 
 # --- normalize --------------------------------------------------------------------------------
 def cmd_normalize(args) -> int:
-    from .titles import to_frame
     from .io import TableWriter, open_table, refuse_same_file
+    from .titles import FRAME_COLUMNS, to_rows
 
     if args.text is not None:
         matcher = _engine(args).title_matcher
@@ -82,13 +88,15 @@ def cmd_normalize(args) -> int:
     if first is None:
         raise MatcherError(f"{args.input}: no rows")
     _check_columns(first, [args.column, args.language_column, args.country_column])
-    matcher = _engine(args).title_matcher
+    engine = _engine(args)        # its title matcher is loaded only if this process matches titles itself
     import itertools
 
     from joblib import Parallel
 
-    from .titles import match_parallel
-    par = Parallel(n_jobs=args.n_jobs, backend="loky") if args.n_jobs > 1 else None
+    from .titles import DEFAULT_MODEL_DIR, match_parallel
+    n_jobs = args.n_jobs or _default_jobs()
+    par = Parallel(n_jobs=n_jobs, backend="loky") if n_jobs > 1 else None
+    versions = None
     with TableWriter(args.output) as out, _progress(None, not args.no_progress) as bar:
         for chunk in itertools.chain([first], chunks):
             titles = chunk[args.column].tolist()
@@ -98,15 +106,17 @@ def cmd_normalize(args) -> int:
             todo = list(dict.fromkeys(k for k in keys if k not in cache))
             if todo:
                 kw = dict(top=args.top, languages=[k[1] for k in todo], countries=[k[2] for k in todo])
-                if args.n_jobs > 1 and len(todo) >= 2000:
-                    found = match_parallel([k[0] for k in todo], args.n_jobs, parallel=par, **kw)
+                if n_jobs > 1 and len(todo) >= 2000:
+                    rows = match_parallel([k[0] for k in todo], n_jobs, parallel=par, folder=DEFAULT_MODEL_DIR,
+                                          rows=True, **kw)
                 else:
-                    found = matcher.match_many([k[0] for k in todo], **kw)
-                rows = to_frame(found).itertuples(index=False, name=None)
+                    rows = to_rows(engine.title_matcher.match_many([k[0] for k in todo], **kw))
                 for k, r in zip(todo, rows):
                     cache[k] = r
-                del found
-            extra = pd.DataFrame([cache[k] for k in keys], columns=NORMALIZE_COLUMNS)
+                if rows:
+                    versions = rows[0][-2:]
+                del rows
+            extra = pd.DataFrame([cache[k] for k in keys], columns=list(FRAME_COLUMNS))
             _mark_unreadable(chunk, extra)
             if len(cache) > 50_000:
                 cache.clear()
@@ -114,9 +124,10 @@ def cmd_normalize(args) -> int:
             n += len(chunk)
             bar.update(len(chunk))
     dt = time.time() - t0
+    if versions is None:
+        versions = (engine.title_matcher.taxonomy_version_, engine.title_matcher.model_version_)
     print(f"normalized {n} rows into {args.output} in {dt:.1f}s ({n / max(dt, 1e-9):.0f} rows/s); "
-          f"{_encoding_note(reader)}taxonomy {matcher.taxonomy_version_}, model {matcher.model_version_}",
-          file=sys.stderr)
+          f"{_encoding_note(reader)}taxonomy {versions[0]}, model {versions[1]}", file=sys.stderr)
     return 0
 
 
@@ -469,8 +480,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text", help="normalize one title and print its top matches")
     p.add_argument("--language", help="language hint for --text")
     p.add_argument("--format", choices=["table", "json"], default="table", help="output of --text")
-    p.add_argument("--chunk-size", type=int, default=10_000)
-    p.add_argument("--n-jobs", type=int, default=2, help="worker processes for large files (default 2)")
+    p.add_argument("--chunk-size", type=int, default=25_000, help="rows read, matched and written at a time")
+    p.add_argument("--n-jobs", type=int, default=None, help="worker processes for large files (default: every "
+                   "core)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=cmd_normalize)
 

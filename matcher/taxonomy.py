@@ -151,6 +151,19 @@ class Taxonomy:
         return _read(self.root / "onet-27" / "isco08_onet.csv")
 
     @cached_property
+    def isco_map(self) -> dict[str, str]:
+        """O*NET-SOC code -> its ISCO-08 unit groups through the BLS crosswalk, '|'-joined and
+        sorted ('' when the crosswalk has none)."""
+        df = self.isco
+        out: dict[str, set[str]] = {}
+        for code, isco in zip(df["onet_code"], df["isco08"].astype(str).str.zfill(4)):
+            out.setdefault(code, set()).add(isco)
+        return {c: "|".join(sorted(v)) for c, v in out.items()}
+
+    def isco_codes(self, onet_code: str) -> str:
+        return self.isco_map.get(onet_code, "")
+
+    @cached_property
     def dwa(self) -> pd.DataFrame:
         return _read(self.root / "onet-27" / "dwa.csv.gz")
 

@@ -251,6 +251,56 @@ def _normalize_once(text: str) -> str:
     return _MULTI_SPACE.sub(" ", t).strip()
 
 
+# --- employer and place parts of a title string ------------------------------------------------
+# words that mark the part after a separator as an employer or a place, not part of the job title
+_ORG_WORDS = frozenset(
+    "inc incorporated llc llp ltd limited corp corporation co company companies group holdings institute "
+    "university universidad universite college school academy hospital hospitals clinic clinics health "
+    "healthcare medical center centre services solutions systems technologies technology partners associates "
+    "the bank foundation church ministries agency department county city district restaurant restaurants hotel "
+    "hotels resort casino store stores market markets foods manufacturing industries international usa america "
+    "american".split())
+_ORG_SPLIT = re.compile(r"\s+(?:at|@|chez|en la empresa)\s+|\s*[,|;]\s*|\s+@", re.IGNORECASE)
+
+
+def strip_employer(text: str) -> str:
+    """The job-title part of a string that also names the employer or the place: 'Cashier at
+    Walmart' -> 'Cashier'; 'adjunct instructor: interior design, illinois institute of art' ->
+    'adjunct instructor: interior design'.  A part after ' at ', '@', a comma, '|' or ';' is dropped
+    when it names an organisation (a word such as inc, llc, institute, university, hospital, the...)
+    or follows ' at '/'@'; 'Engineer, Software' and 'Registered Nurse, ICU' are kept whole.
+    Idempotent; never returns an empty string for a string with letters."""
+    if not text:
+        return ""
+    t = str(text)
+    parts = _ORG_SPLIT.split(t)
+    seps = _ORG_SPLIT.findall(t)
+    if len(parts) < 2:
+        return t
+    keep = [parts[0]]
+    for sep, part in zip(seps, parts[1:]):
+        words = {w for w in re.findall(r"[^\W\d_]+", fold(part))}
+        at = sep.strip().lower() in ("at", "@", "chez", "en la empresa")
+        if at or (words & _ORG_WORDS):
+            break                       # this part and everything after it: employer or place
+        keep.append(sep + part)
+    out = "".join(keep).strip(" ,;|")
+    return out if re.search(r"[^\W\d_]", out) else t
+
+
+_PAREN = re.compile(r"\s*[\(\[][^\)\]]*[\)\]]")
+
+
+def drop_parentheses(text: str) -> str:
+    """'Support Specialist (Server Hardware)' -> 'Support Specialist': a bracketed part qualifies
+    a title (team, shift, product) and must not outweigh its head; kept when fewer than two words
+    would remain ('RN (ICU)').  Idempotent."""
+    if not text or "(" not in text and "[" not in text:
+        return text or ""
+    out = _MULTI_SPACE.sub(" ", _PAREN.sub(" ", text)).strip()
+    return out if len(re.findall(r"[^\W\d_]{2,}", out)) >= 2 else text
+
+
 def has_letters(text: str) -> bool:
     return bool(re.search(r"[^\W\d_]", text or ""))
 

@@ -22,13 +22,16 @@ from .errors import ConfigError, InputError
 from .settings import integer_problems, number_problems
 from .language import LANGUAGE_NAMES, LanguageIdentifier
 from .taxonomy import Taxonomy, load_taxonomy
-from .text import clean_text, has_letters, normalize_title, tokens
+from .text import clean_text, drop_parentheses, has_letters, normalize_title, strip_employer, tokens
 
 __all__ = ["TitleMatcherConfig", "TitleMatcher", "TitleMatch", "Candidate", "DEFAULT_MODEL_DIR", "FEATURES",
-           "MAX_TITLE_CHARS"]
+           "FRAME_COLUMNS", "MAX_TITLE_CHARS", "to_frame", "to_rows"]
 
 # titles are cut to this many characters before matching (real job titles are far shorter)
 MAX_TITLE_CHARS = 200
+# a title listed verbatim by many occupations ('Maintenance Technician': 15) keeps them all as
+# candidates, up to this many, beyond TitleMatcherConfig.candidate_occupations
+MAX_EXACT_CANDIDATES = 24
 
 DEFAULT_MODEL_DIR = model_dir()
 MODEL_KIND = "title-matcher"
@@ -38,11 +41,17 @@ FEATURES = (
     "head_match", "head_in_alias", "query_coverage", "alias_coverage", "support", "prior", "rank",
     "gap", "route_weight", "src_onet", "src_glossary", "src_esco", "query_len", "lang_match", "exact_occupations",
     "prior_share_exact", "prior_share_candidates",
+    # how titles are used: the occupation's own title, how many sources list the alias for the
+    # occupation (O*NET, BLS direct-match, ESCO, glossaries), the direct-match file, the share of
+    # the alias's sources that name this occupation, and the head noun and its modifiers
+    "title_fuzz", "src_title", "alias_sources", "alias_dmtf", "title_share", "alias_head_in_query",
+    "modifier_overlap",
 )
 _SOURCE_LABELS = {
     "onet_title": "O*NET occupation title", "alternate": "O*NET alternate title",
     "alternate_short": "O*NET short alternate title", "reported": "O*NET sample of reported titles",
     "esco_preferred": "ESCO preferred label", "esco_alternative": "ESCO alternative label",
+    "dmtf": "BLS SOC direct-match title",
 }
 
 
@@ -112,9 +121,11 @@ class TitleMatch:
     reason: str
     taxonomy_version: str
     model_version: str
+    isco_codes: str = ""          # ISCO-08 unit groups of onet_code through the BLS crosswalk, '|'-joined
 
     @property
     def top_codes(self) -> list[str]:
+        """The best candidates' codes, best first; listed for ``no_match`` too (``onet_code`` is then empty)."""
         return [c.onet_code for c in self.candidates]
 
     def to_dict(self) -> dict:
@@ -123,22 +134,22 @@ class TitleMatch:
         return d
 
 
+FRAME_COLUMNS = ("onet_code", "onet_title", "soc_code", "isco_codes", "confidence", "status", "top_codes", "language",
+                 "explanation", "taxonomy_version", "model_version")
+
+
+def to_rows(matches: Sequence[TitleMatch]) -> list[tuple]:
+    """One tuple per match, in order, with the values of ``FRAME_COLUMNS`` (compact: what worker
+    processes send back)."""
+    return [(m.onet_code, m.onet_title, m.soc_code, m.isco_codes, m.confidence, m.status, "|".join(m.top_codes),
+             m.language, m.explanation, m.taxonomy_version, m.model_version) for m in matches]
+
+
 def to_frame(matches: Sequence[TitleMatch]):
     """One row per match, in order: the columns of ``matcher normalize`` (a pandas DataFrame)."""
     import pandas as pd
 
-    return pd.DataFrame({
-        "onet_code": [m.onet_code for m in matches],
-        "onet_title": [m.onet_title for m in matches],
-        "soc_code": [m.soc_code for m in matches],
-        "confidence": [m.confidence for m in matches],
-        "status": [m.status for m in matches],
-        "top_codes": ["|".join(m.top_codes) for m in matches],
-        "language": [m.language for m in matches],
-        "explanation": [m.explanation for m in matches],
-        "taxonomy_version": [m.taxonomy_version for m in matches],
-        "model_version": [m.model_version for m in matches],
-    })
+    return pd.DataFrame(to_rows(matches), columns=list(FRAME_COLUMNS))
 
 
 @lru_cache(maxsize=2)
@@ -147,16 +158,20 @@ def _worker_matcher(folder: str, trusted: bool = False) -> "TitleMatcher":
     return TitleMatcher.load(folder, trusted=trusted)
 
 
-def _match_part(folder: str, titles: list, languages: list, countries: list, top: int, trusted: bool = False) -> list:
-    return _worker_matcher(folder, trusted).match_many(titles, top=top, languages=languages, countries=countries)
+def _match_part(folder: str, titles: list, languages: list, countries: list, top: int, trusted: bool = False,
+                rows: bool = False) -> list:
+    res = _worker_matcher(folder, trusted).match_many(titles, top=top, languages=languages, countries=countries)
+    return to_rows(res) if rows else res
 
 
 def match_parallel(titles: Sequence[object], n_jobs: int = 2, top: int = 5,
                    languages: Sequence[str | None] | None = None, countries: Sequence[str | None] | None = None,
-                   folder: str | Path = DEFAULT_MODEL_DIR, parallel=None, trusted: bool = False) -> list["TitleMatch"]:
+                   folder: str | Path = DEFAULT_MODEL_DIR, parallel=None, trusted: bool = False,
+                   rows: bool = False) -> list:
     """``match_many`` over ``n_jobs`` worker processes (joblib/loky); unique titles are split into
-    parts, each worker loads the model once and keeps it.  Results come back in input order.
-    A model folder other than the package's needs ``trusted=True`` (see ``TitleMatcher.load``)."""
+    parts, each worker loads the model once and keeps it.  Results come back in input order:
+    ``TitleMatch`` objects, or with ``rows=True`` the compact ``to_rows`` tuples (much less to
+    send between processes).  A model folder other than the package's needs ``trusted=True``."""
     if isinstance(titles, (str, bytes)):
         raise InputError("match_parallel takes a list of titles, not one string")
     from joblib import Parallel, delayed
@@ -170,9 +185,33 @@ def match_parallel(titles: Sequence[object], n_jobs: int = 2, top: int = 5,
     parts = [unique[i:i + size] for i in range(0, len(unique), size)]
     par = parallel or Parallel(n_jobs=n_jobs, backend="loky")
     done = par(delayed(_match_part)(str(folder), [k[0] for k in part], [k[1] for k in part], [k[2] for k in part], top,
-                                    trusted) for part in parts)
+                                    trusted, rows) for part in parts)
     res = {k: r for part, rs in zip(parts, done) for k, r in zip(part, rs)}
     return [res[k] for k in keys]
+
+
+def _major_minor(version: str) -> tuple:
+    parts = str(version).split(".")
+    return tuple(parts[:2])
+
+
+def _check_model_meta(meta: dict) -> list[str]:
+    """What in a model's meta.json this library cannot use (checked before unpickling, as spaCy
+    checks a pipeline's meta): the reranker's feature list, and the scikit-learn release that
+    pickled it (same major.minor: its tree and calibration objects are not stable across them)."""
+    problems = []
+    feats = meta.get("features")
+    if feats is not None and list(feats) != list(FEATURES):
+        problems.append(f"the model's features ({len(feats)}) are not this library's ({len(FEATURES)}): "
+                        f"retrain it with scripts/train.py")
+    trained = (meta.get("dependencies") or {}).get("scikit-learn")
+    if trained:
+        import sklearn
+
+        if _major_minor(trained) != _major_minor(sklearn.__version__):
+            problems.append(f"trained with scikit-learn {trained}, running {sklearn.__version__}: install "
+                            f"scikit-learn=={trained} or retrain with scripts/train.py")
+    return problems
 
 
 # ---------------------------------------------------------------------------------------------
@@ -196,6 +235,12 @@ class TitleMatcher:
         al = al[al["onet_code"].isin(tax.titles)].copy()
         al["norm"] = [normalize_title(a) for a in al["alias"]]
         al = al[al["norm"].map(has_letters)]
+        # how each (normalized alias, occupation) pair is used: how many distinct sources list it,
+        # whether the BLS direct-match file does, and its share of the alias's sources
+        srcs = al.groupby(["norm", "onet_code"], sort=False)["source"].agg(lambda x: frozenset(x))
+        nsrc = srcs.map(len)
+        share = nsrc / nsrc.groupby(level=0).transform("sum")
+        use = pd.DataFrame({"nsrc": nsrc, "dmtf": srcs.map(lambda x: "dmtf" in x), "share": share})
         # one row per (normalized alias, occupation): a curated glossary row wins (it marks the canonical
         # reading of a title O*NET lists under several occupations), then O*NET, then ESCO routes
         src_rank = al["route"].map({"glossary": 0, "onet": 1, "crosswalk": 2, "hierarchy": 3, "isco": 4}).fillna(5)
@@ -223,6 +268,11 @@ class TitleMatcher:
         self.alias_tokens_ = np.array([" ".join(t) for t in toks], dtype=object)
         self.alias_occ_ = al["onet_code"].map(occ_index).to_numpy(np.int32)
         self.alias_weight_ = al["route_weight"].astype(float).to_numpy(np.float32)
+        pair = pd.MultiIndex.from_arrays([al["norm"], al["onet_code"]])
+        use = use.reindex(pair)
+        self.alias_nsrc_ = use["nsrc"].fillna(1).to_numpy(np.uint8)
+        self.alias_dmtf_ = use["dmtf"].fillna(False).to_numpy(bool)
+        self.alias_share_ = use["share"].fillna(1.0).to_numpy(np.float32)
         self.sources_, src_codes = np.unique(al["source"].to_numpy(str), return_inverse=True)
         self.alias_source_ = src_codes.astype(np.int16)
         self.langs_, lang_codes = np.unique(al["lang"].to_numpy(str), return_inverse=True)
@@ -239,6 +289,7 @@ class TitleMatcher:
         sample = pd.concat([g.sample(min(len(g), 6000), random_state=0) for _, g in al.groupby("lang")])
         self.language_identifier_ = LanguageIdentifier().fit(sample["alias"].tolist(), sample["lang"].tolist())
         self.taxonomy_version_ = tax.version
+        self.isco_ = dict(tax.isco_map)
         self.model_version_ = "untrained"
         self.reranker_ = None
         self.calibrator_ = None
@@ -257,10 +308,15 @@ class TitleMatcher:
         diag = sp.diags(self.alias_weight_).tocsr()
         self.WTw_ = (self.WT_ @ diag).tocsr()
         self.CTw_rare_ = (CT[self.char_rare_] @ diag).tocsr()
+        self.occ_title_norm_ = [normalize_title(t) for t in self.occ_titles_]
+        routes = list(self.routes_)
+        self._glossary_route = routes.index("glossary") if "glossary" in routes else -1
 
     # --- candidates and features ---------------------------------------------------------------
     def _prepare(self, titles: Sequence[object]) -> tuple[list[str], list[str]]:
-        norms = [normalize_title(t) for t in titles]
+        """Queries: the job-title part (employer and place, and bracketed qualifiers, set aside),
+        normalized, and its tokens."""
+        norms = [normalize_title(drop_parentheses(strip_employer(t)) if isinstance(t, str) else t) for t in titles]
         return norms, [" ".join(tokens(n)) for n in norms]
 
     def _candidates(self, norms: list[str], toks: list[str], langs: list[str],
@@ -293,13 +349,20 @@ class TitleMatcher:
                 idx, val = idx[part], val[part]
             order = np.argsort(-val, kind="stable")
             idx = idx[order]
+            n_exact = 0
             if ex:
+                # every occupation that lists the title verbatim is a candidate, whatever the cap:
+                # the project's canonical (glossary) reading first, then by employment
+                ex = sorted(ex, key=lambda a: (self.alias_route_[a] != self._glossary_route,
+                                               -float(self.occ_prior_[self.alias_occ_[a]]), a))
+                n_exact = len({int(self.alias_occ_[a]) for a in ex})
                 idx = np.concatenate([np.asarray(ex, dtype=idx.dtype), idx])
+            cap = max(cfg.candidate_occupations, min(n_exact, MAX_EXACT_CANDIDATES))
             seen: dict[int, int] = {}
             counts: dict[int, int] = {}
             for ai, o in zip(idx.tolist(), self.alias_occ_[idx].tolist()):
                 counts[o] = counts.get(o, 0) + 1
-                if o not in seen and len(seen) < cfg.candidate_occupations:
+                if o not in seen and len(seen) < cap:
                     seen[o] = ai
             for o, ai in seen.items():
                 rows_q.append(qi)
@@ -342,6 +405,8 @@ class TitleMatcher:
         an_list = self.alias_norm_[ai].tolist()
         # pairwise fuzzy ratios in C (rapidfuzz cpdist), one call per scorer for the whole chunk
         F[:, 3] = cpdist(qn_list, an_list, scorer=fuzz.token_set_ratio, dtype=np.float32) / 100.0
+        ot_list = [self.occ_title_norm_[o] for o in occ.tolist()]
+        F[:, 24] = cpdist(qn_list, ot_list, scorer=fuzz.token_sort_ratio, dtype=np.float32) / 100.0
         F[:, 4] = cpdist(qn_list, an_list, scorer=fuzz.ratio, dtype=np.float32) / 100.0
         F[:, 5] = cpdist(qn_list, an_list, scorer=fuzz.partial_ratio, dtype=np.float32) / 100.0
         qtoks = [t.split() for t in toks]
@@ -366,7 +431,15 @@ class TitleMatcher:
             F[k, 9] = inter / len(qs) if qs else 0.0
             F[k, 10] = inter / len(as_) if as_ else 0.0
             F[k, 19] = len(qt)
-        is_onet = np.isin(src_names, ["onet_title", "alternate", "alternate_short", "reported"])
+            if at:
+                F[k, 29] = 1.0 if at[-1] in qs else 0.0
+                mods = as_ - {at[-1]}
+                F[k, 30] = len(mods & qs) / len(mods) if mods else 1.0
+        is_onet = np.isin(src_names, ["onet_title", "alternate", "alternate_short", "reported", "dmtf"])
+        F[:, 25] = src_names == "onet_title"
+        F[:, 26] = np.log1p(self.alias_nsrc_[ai].astype(np.float32))
+        F[:, 27] = self.alias_dmtf_[ai]
+        F[:, 28] = self.alias_share_[ai]
         F[:, 16] = is_onet
         F[:, 17] = np.char.startswith(src_names.astype(str), "glossary")
         F[:, 18] = np.char.startswith(src_names.astype(str), "esco")
@@ -428,10 +501,38 @@ class TitleMatcher:
         iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
         iso.fit(top_rel[cal_mask], top_ok[cal_mask])
         self.calibrator_ = iso
+        self.calibration_points_ = (top_rel[cal_mask], top_ok[cal_mask])    # not saved: for recalibrate()
         recall = float(np.mean([truth[i] in set(M[M[:, 0] == i, 1]) for i in np.flatnonzero(calib_q)[:3000]]))
         return {"train_queries": int((~calib_q).sum()), "calibration_queries": int(calib_q.sum()),
                 "candidate_recall": round(recall, 4),
                 "calibration_top1_accuracy": round(float(top_ok[cal_mask].mean()), 4)}
+
+    def recalibrate(self, queries: Sequence[str], acceptable: Sequence[Sequence[str]], weight: float = 1.0,
+                    synthetic: tuple | None = None) -> dict:
+        """Refit the confidence calibration on real titles with known answers (``acceptable``: the
+        codes counted right for each, compared at SOC-6), optionally pooled with the synthetic
+        calibration points ``(rel, right)`` that ``fit_reranker`` kept.  Returns the points' counts."""
+        from sklearn.isotonic import IsotonicRegression
+
+        self._check_fitted()
+        saved, self.calibrator_ = self.calibrator_, None
+        try:
+            res = self.match_many(list(queries), top=1)
+        finally:
+            self.calibrator_ = saved
+        soc = dict(zip(self.occ_codes_, self.occ_soc_))
+        rel = np.array([r.confidence for r in res], float)           # uncalibrated: the raw relative score
+        right = np.array([bool(r.candidates) and soc.get(r.candidates[0].onet_code) in
+                          {soc.get(c, c[:7]) for c in acc} for r, acc in zip(res, acceptable)], float)
+        w = np.full(len(rel), float(weight))
+        if synthetic is not None:
+            s_rel, s_right = (np.asarray(x, float) for x in synthetic)
+            rel, right = np.concatenate([rel, s_rel]), np.concatenate([right, s_right])
+            w = np.concatenate([w, np.ones(len(s_rel))])
+        iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
+        iso.fit(rel, right, sample_weight=w)
+        self.calibrator_ = iso
+        return {"real_titles": len(queries), "synthetic_points": 0 if synthetic is None else len(synthetic[0])}
 
     @staticmethod
     def _top1(p, M, truth, n):
@@ -466,9 +567,10 @@ class TitleMatcher:
         if isinstance(titles, (str, bytes)):
             raise InputError("match_many takes a list of titles, not one string: use match(title) for one title")
         titles = list(titles)
-        top = top or self.config.top
-        if top < 1:
-            raise InputError(f"top must be a positive integer (got {top})")
+        top = self.config.top if top is None else top
+        if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
+            raise InputError(f"top must be a positive integer or None for the default {self.config.top} (got {top!r})")
+        top = int(top)
         languages = list(languages) if languages is not None else [None] * len(titles)
         countries = list(countries) if countries is not None else [None] * len(titles)
         if len(languages) != len(titles) or len(countries) != len(titles):
@@ -560,7 +662,7 @@ class TitleMatcher:
                               f"via '{c0.matched_alias}'", reason, self.taxonomy_version_, self.model_version_)
         return TitleMatch(title, norm, guess.lang, guess.method, status, c0.onet_code, c0.onet_title, c0.soc_code,
                           round(c0.score, 4), round(conf, 4), cands, expl, reason, self.taxonomy_version_,
-                          self.model_version_)
+                          self.model_version_, self.isco_.get(c0.onet_code, ""))
 
     def _source_label(self, c: Candidate) -> str:
         if c.alias_source.startswith("glossary"):
@@ -588,7 +690,8 @@ class TitleMatcher:
     # --- persistence ---------------------------------------------------------------------------
     _STATE = ("occ_codes_", "occ_titles_", "occ_soc_", "occ_prior_", "alias_text_", "alias_norm_", "alias_tokens_",
               "alias_occ_", "alias_weight_", "sources_", "alias_source_", "langs_", "alias_lang_", "routes_",
-              "alias_route_", "word_vectorizer_", "W_", "char_vectorizer_", "C_", "taxonomy_version_")
+              "alias_route_", "alias_nsrc_", "alias_dmtf_", "alias_share_", "word_vectorizer_", "W_",
+              "char_vectorizer_", "C_", "taxonomy_version_")
 
     def save(self, folder: str | Path = DEFAULT_MODEL_DIR, metrics: dict | None = None) -> Path:
         from .artifacts import save_artifact
@@ -622,7 +725,8 @@ class TitleMatcher:
 
         tax = taxonomy or load_taxonomy()
         objs, meta = load_artifact(folder, kind=MODEL_KIND, taxonomy_version=tax.version, trusted=trusted,
-                                   package_folder=DEFAULT_MODEL_DIR, pins=_model_pins.PINS)
+                                   package_folder=DEFAULT_MODEL_DIR, pins=_model_pins.PINS,
+                                   check=_check_model_meta)
         rer = objs["reranker"]
         self = cls(config or TitleMatcherConfig(**rer["config"]))
         for k, v in objs["index"].items():
@@ -634,5 +738,6 @@ class TitleMatcher:
         self.calibrator_ = rer["calibrator"]
         self.language_identifier_ = rer["language"]
         self.model_version_ = f"{MODEL_KIND}@{meta['files'].get('reranker.pkl.z', '')[:12]}"
+        self.isco_ = dict(tax.isco_map)
         self.meta_ = meta
         return self

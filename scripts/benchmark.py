@@ -181,18 +181,74 @@ def bench_intake_cli(n: int, n_jobs: int) -> dict:
             "peak_rss_mb_main": main_mb, "peak_rss_mb_worker": worker_mb}
 
 
+def make_noisy_file(n: int, path: Path, unique_share: float = 0.57, seed: int = 7) -> int:
+    """``n`` noisy titles of which ``unique_share`` are distinct (each distinct title at least once,
+    the rest repeats drawn Zipf-like), in a CSV with columns id,title.  Returns the distinct count."""
+    k = max(1, int(n * unique_share))
+    distinct = make_titles(k, seed=seed)
+    rng = np.random.default_rng(seed)
+    extra = [distinct[(r - 1) % k] for r in rng.zipf(1.2, size=n - k)]
+    titles = distinct + extra
+    rng.shuffle(titles)
+    pd.DataFrame({"id": range(n), "title": titles}).to_csv(path, index=False)
+    return k
+
+
+def sockit_python() -> str | None:
+    """A Python that has ``sockit`` (evaluation only: its licence allows evaluation, not bundling):
+    $SOCKIT_PYTHON, else this interpreter if it can import sockit."""
+    import os
+
+    cand = os.environ.get("SOCKIT_PYTHON") or sys.executable
+    r = subprocess.run([cand, "-c", "import sockit.title"], capture_output=True)
+    return cand if r.returncode == 0 else None
+
+
+def bench_normalize_vs_sockit(n: int) -> dict:
+    """The whole ``matcher normalize`` command (fresh process, start-up included, default options:
+    all cores) against ``python -m sockit title`` on the same n noisy titles (57% distinct)."""
+    out: dict = {"n_titles": n}
+    with tempfile.TemporaryDirectory() as d:
+        src = Path(d) / "noisy.csv"
+        out["distinct"] = make_noisy_file(n, src)
+        s = time.time()
+        main_mb, worker_mb = run_and_watch([sys.executable, "-m", "matcher.cli", "normalize", str(src), "-c", "title",
+                                            "-o", str(Path(d) / "matcher.csv"), "--no-progress"])
+        dt = time.time() - s
+        out.update(matcher_seconds=round(dt, 2), matcher_titles_per_s=round(n / dt),
+                   matcher_peak_rss_mb_main=main_mb, matcher_peak_rss_mb_worker=worker_mb)
+        s = time.time()
+        subprocess.run([sys.executable, "-m", "matcher.cli", "normalize", "--text", "Registered Nurse"],
+                       cwd=ROOT, check=True, capture_output=True)
+        out["matcher_text_fresh_process_s"] = round(time.time() - s, 2)
+        py = sockit_python()
+        if py is None:
+            out["sockit"] = "not installed (set SOCKIT_PYTHON to a Python with sockit)"
+            return out
+        s = time.time()
+        run_and_watch([py, "-m", "sockit", "title", "--input", str(src), "--output", str(Path(d) / "sockit.json"),
+                       "--title", "title", "--record_id", "id"])
+        st = time.time() - s
+        out.update(sockit_seconds=round(st, 2), sockit_titles_per_s=round(n / st),
+                   speed_ratio_matcher_over_sockit=round(st / dt, 3))
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--titles", type=int, default=100_000)
     ap.add_argument("--intake", type=int, default=100_000)
     ap.add_argument("--n-jobs", type=int, default=2)
-    ap.add_argument("--only", choices=["titles", "intake"])
+    ap.add_argument("--only", choices=["titles", "intake", "normalize"])
     ap.add_argument("--json")
     args = ap.parse_args(argv)
     report = {}
     if args.only in (None, "titles"):
         report["titles"] = bench_titles(args.titles, args.n_jobs)
         print(json.dumps(report["titles"], indent=2), flush=True)
+    if args.only in (None, "normalize"):
+        report["normalize_vs_sockit"] = bench_normalize_vs_sockit(args.titles)
+        print(json.dumps(report["normalize_vs_sockit"], indent=2), flush=True)
     if args.only in (None, "intake"):
         report["intake_cli"] = bench_intake_cli(args.intake, args.n_jobs)
         print(json.dumps(report["intake_cli"], indent=2), flush=True)

@@ -123,6 +123,39 @@ def build_occupations(src: Path) -> pd.DataFrame:
     return occ.sort_values("onet_code").reset_index(drop=True)
 
 
+def dmtf_held_out(soc: str, title: str) -> bool:
+    """The fixed 20% of the BLS Direct Match Title File kept out of the index as a check set
+    (by a hash of the SOC code and the lower-cased title; scripts/evaluate.py uses the same rule)."""
+    h = hashlib.sha1(f"dmtf:{soc}:{title.strip().lower()}".encode("utf-8")).hexdigest()
+    return int(h[:8], 16) % 5 == 0
+
+
+def read_dmtf(src: Path) -> pd.DataFrame:
+    """SOC 2018 code and direct-match title of every row of the BLS file (UTF-8 with BOM)."""
+    df = pd.read_csv(src / "bls-dmtf" / "soc_2018_direct_match_title_file.csv", dtype=str, keep_default_na=False,
+                     encoding="utf-8-sig")
+    df = df.rename(columns={"2018 SOC Code": "soc", "2018 SOC Direct Match Title": "title"})[["soc", "title"]]
+    df["title"] = df["title"].str.strip()
+    return df[(df["title"] != "") & df["soc"].str.match(r"^\d{2}-\d{4}$")].reset_index(drop=True)
+
+
+def dmtf_onet(dmtf: pd.DataFrame, occ: pd.DataFrame, onet_rows: list[tuple]) -> list[tuple[str, str]]:
+    """(title, O*NET-SOC code) for each direct-match title: the O*NET occupation of its SOC code
+    that already lists the title, else the SOC code's general '.00' occupation, else its first."""
+    by_soc = soc2018_to_onet(occ)
+    listed: dict[str, set[str]] = defaultdict(set)
+    for alias, code, _ in onet_rows:
+        listed[alias.strip().lower()].add(code)
+    out = []
+    for soc, title in zip(dmtf["soc"], dmtf["title"]):
+        codes = sorted(by_soc.get(soc, []))
+        if not codes:
+            continue
+        hit = [c for c in codes if c in listed.get(title.lower(), ())]
+        out.append((title, hit[0] if hit else (f"{soc}.00" if f"{soc}.00" in codes else codes[0])))
+    return out
+
+
 def build_aliases(src: Path, occ: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for r in occ.itertuples():
@@ -135,6 +168,12 @@ def build_aliases(src: Path, occ: pd.DataFrame) -> pd.DataFrame:
     rep = read_tsv(src / "onet-27" / "Sample of Reported Titles.txt")
     for code, title in zip(rep["O*NET-SOC Code"], rep["Reported Job Title"]):
         rows.append((title, code, "reported"))
+    # the BLS Direct Match Title File: titles that map to exactly one SOC code, except the held-out
+    # fifth (a check set for scripts/evaluate.py)
+    dmtf = read_dmtf(src)
+    keep = dmtf[[not dmtf_held_out(s_, t) for s_, t in zip(dmtf["soc"], dmtf["title"])]]
+    for title, code in dmtf_onet(keep, occ, rows):
+        rows.append((title, code, "dmtf"))
     df = pd.DataFrame(rows, columns=["alias", "onet_code", "source"])
     df["alias"] = df["alias"].str.strip()
     df = df[df["alias"] != ""]
@@ -310,6 +349,8 @@ SOURCES = {
               "broaderRelationsOccPillar.csv", "esco_onet_crosswalk_nov2020.csv"]),
     "oews": ("BLS Occupational Employment and Wage Statistics, cross-industry", "May 2025", "public domain",
              ["oews_may2025_cross_industry.csv.gz"]),
+    "bls-dmtf": ("BLS SOC 2018 Direct Match Title File", "SOC 2018 (2021)", "public domain",
+                 ["soc_2018_direct_match_title_file.csv"]),
 }
 
 

@@ -10,6 +10,10 @@
    so the reranker learns to rank titles that are not in the index verbatim.
 4. Fit the reranker and its confidence calibration, measure the held-out reported titles,
    then re-index with all aliases and save the model with its metrics in meta.json.
+   Confidence is calibrated on the synthetic held-out queries pooled (half the weight each) with
+   the DEVELOPMENT part of the hand-labelled postings (scripts/evaluate.py: never the test part)
+   when ../shared/data/postings is there: real job-ad titles are harder than noisy aliases, and
+   a confidence of 0.8 should be right 80% of the time on real titles.
 5. When the package model (models/title-matcher) is saved, pin its checksums in package code
    (matcher/_model_pins.py, see ``write_pins``): TitleMatcher.load() checks the package model
    against those pins, not only against its own meta.json.
@@ -30,6 +34,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 from matcher.artifacts import check_member_name  # noqa: E402
 from matcher.augment import add_noise  # noqa: E402
@@ -103,6 +108,20 @@ def topk_accuracy(m: TitleMatcher, queries, codes, k=5) -> dict:
             "soc6_top1": round(float(s1), 4), "soc6_top5": round(float(s5), 4), "n": len(codes)}
 
 
+def development_postings(source: Path):
+    """(titles, acceptable codes) of the development part of the hand-labelled postings, or None."""
+    from evaluate import EVAL, _codes, is_test_posting
+
+    p = source / "postings" / "linkedin_2023_ky_in_oh_tn.csv"
+    if not p.exists():
+        return None
+    posts = pd.read_csv(p, dtype=str, keep_default_na=False)[["job_id", "title"]]
+    lab = pd.read_csv(EVAL / "posting_labels.csv", dtype=str, keep_default_na=False).merge(posts, on="job_id")
+    lab = lab[lab["onet_code"] != "UNCLEAR"]
+    dev = lab[~((lab["pass"] == "blind-2026") & lab["job_id"].map(is_test_posting))]
+    return dev["title"].tolist(), [_codes(e, a) for e, a in zip(dev["onet_code"], dev["also_acceptable"])]
+
+
 PINS_MODULE = ROOT / "matcher" / "_model_pins.py"
 
 
@@ -144,6 +163,8 @@ def main(argv=None) -> int:
     ap.add_argument("--queries", type=int, default=40000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(DEFAULT_MODEL_DIR))
+    ap.add_argument("--source", default=str(ROOT.parent / "shared" / "data"),
+                    help="raw data folder: its postings calibrate confidence (development part only)")
     args = ap.parse_args(argv)
     t0 = time.time()
     tax = load_taxonomy()
@@ -158,6 +179,12 @@ def main(argv=None) -> int:
     print("held-out reported titles:", held)
     final = TitleMatcher(m.config).fit(tax)
     final.reranker_, final.calibrator_ = m.reranker_, m.calibrator_
+    dev = development_postings(Path(args.source))
+    if dev is not None:
+        pts = m.calibration_points_
+        fit_metrics["calibration"] = final.recalibrate(dev[0], dev[1], weight=len(pts[0]) / max(1, len(dev[0])),
+                                                       synthetic=pts)
+        print("calibration:", fit_metrics["calibration"])
     metrics = {"reranker": fit_metrics, "heldout_reported_titles": held, "training_queries": len(q),
                "seed": args.seed}
     out = final.save(args.out, metrics=metrics)

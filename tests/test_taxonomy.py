@@ -23,9 +23,23 @@ def test_occupations_table(taxonomy):
 
 def test_aliases_cover_onet_titles(taxonomy):
     al = taxonomy.onet_aliases
-    assert 60_000 <= len(al) <= 66_000
-    assert set(al["source"]) == {"onet_title", "alternate", "alternate_short", "reported"}
+    assert 60_000 <= len(al) - (al["source"] == "dmtf").sum() <= 66_000
+    assert set(al["source"]) == {"onet_title", "alternate", "alternate_short", "reported", "dmtf"}
     assert ((al["alias"] == "Hospice RN") & (al["onet_code"] == "29-1141.00")).any()
+
+
+def test_direct_match_titles_are_indexed_except_the_held_out_fifth(taxonomy):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from build_taxonomy import dmtf_held_out
+
+    d = taxonomy.onet_aliases[taxonomy.onet_aliases["source"] == "dmtf"]
+    # 6,519 titles in the BLS file; four fifths indexed, each on an O*NET code of its SOC code
+    assert 5_000 <= len(d) <= 5_400
+    assert not any(dmtf_held_out(c[:7], t) for c, t in zip(d["onet_code"], d["alias"]))
+    assert ((d["alias"] == "COO") & (d["onet_code"] == "11-1011.00")).any()
+    assert dmtf_held_out("11-1011", "CEO") and not ((d["alias"] == "CEO")).any()      # held out: a check title
 
 
 def test_no_description_sentences_committed():

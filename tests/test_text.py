@@ -1,3 +1,6 @@
+import re
+
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from matcher.text import expand_abbreviations, fold, normalize_title, stem, strip_noise, tokens, transliterate_cyrillic
@@ -76,3 +79,41 @@ def test_normalize_title_is_idempotent(s):
 @given(st.from_regex(r"[a-z]{1,12}", fullmatch=True))
 def test_stem_is_idempotent(w):
     assert stem(stem(w)) == stem(w)
+
+
+# --- employer, place and bracketed parts of a title (issue 13) ---------------------------------
+from matcher.text import drop_parentheses, strip_employer  # noqa: E402
+
+
+@pytest.mark.parametrize("raw,title", [
+    ("Cashier at Walmart", "Cashier"),
+    ("Nurse @ Baptist Health", "Nurse"),
+    ("adjunct instructor: interior design, illinois institute of art", "adjunct instructor: interior design"),
+    ("animal care specialist, all the best pet care", "animal care specialist"),
+    ("Welder, Ford Motor Company, Louisville KY", "Welder"),
+    ("Server | The Brown Hotel", "Server"),
+    ("Engineer, Software", "Engineer, Software"),           # an inverted title, not an employer
+    ("Registered Nurse, ICU", "Registered Nurse, ICU"),
+    ("at home caregiver", "at home caregiver"),
+])
+def test_strip_employer(raw, title):
+    assert strip_employer(raw) == title
+
+
+@pytest.mark.parametrize("raw,title", [
+    ("Support Specialist (Server Hardware)", "Support Specialist"),
+    ("CNC Machinist- Injection Molding (32666)", "CNC Machinist- Injection Molding"),
+    ("RN (ICU)", "RN (ICU)"),                               # one word would be left: kept whole
+    ("Cook [Nights]", "Cook [Nights]"),
+])
+def test_drop_parentheses(raw, title):
+    assert drop_parentheses(raw) == title
+
+
+@given(st.text(max_size=80))
+def test_title_parts_are_idempotent_and_never_empty_a_title(s):
+    for f in (strip_employer, drop_parentheses):
+        once = f(s)
+        assert f(once) == once
+        if re.search(r"[^\W\d_]", s):
+            assert re.search(r"[^\W\d_]", once)

@@ -48,8 +48,9 @@ def test_match_many_keeps_order_and_repeats(title_matcher):
     assert res[1].status == "no_match" and res[4].status == "no_match"
     assert res[2].onet_code == "29-1141.00" and res[5].onet_code.startswith("35-2014")
     df = to_frame(res)
-    assert list(df.columns) == ["onet_code", "onet_title", "soc_code", "confidence", "status", "top_codes",
-                                "language", "explanation", "taxonomy_version", "model_version"]
+    assert list(df.columns) == ["onet_code", "onet_title", "soc_code", "isco_codes", "confidence", "status",
+                                "top_codes", "language", "explanation", "taxonomy_version", "model_version"]
+    assert df.loc[2, "isco_codes"] == "2221"        # registered nurses: ISCO-08 2221 through the BLS crosswalk
     assert df.loc[2, "top_codes"].split("|")[0] == "29-1141.00"
 
 

@@ -1,0 +1,93 @@
+"""The title model's training path and what loading checks: fit, save, load on a small alias set;
+meta.json's feature list and scikit-learn release; the ``top`` argument."""
+from __future__ import annotations
+
+import json
+import random
+import shutil
+
+import pytest
+
+from matcher.augment import add_noise
+from matcher.errors import ArtifactError, InputError
+from matcher.titles import FEATURES, TitleMatcher
+
+CODES = ["29-1141.00", "29-2061.00", "31-1131.00", "51-4121.00", "35-2014.00", "53-3032.00", "43-4051.00",
+         "49-9071.00", "41-2031.00", "11-1021.00", "15-1252.00", "13-2011.00"]
+
+
+@pytest.fixture(scope="module")
+def small(taxonomy, tmp_path_factory):
+    """A matcher fitted and trained on the aliases of twelve occupations, saved and loaded back."""
+    al = taxonomy.all_aliases()
+    al = al[al["onet_code"].isin(CODES)].reset_index(drop=True)
+    m = TitleMatcher(candidate_occupations=6).fit(taxonomy, aliases=al)
+    rng = random.Random(0)
+    picks = [rng.randrange(len(m.alias_text_)) for _ in range(600)]
+    queries = [add_noise(str(m.alias_text_[i]), rng, strength=0.8) for i in picks]
+    codes = [m.occ_codes_[m.alias_occ_[i]] for i in picks]
+    metrics = m.fit_reranker(queries, codes, random_state=0)
+    folder = tmp_path_factory.mktemp("model") / "small"
+    m.save(folder, metrics=metrics)
+    return m, folder, al
+
+
+def test_fit_save_load_round_trip(small, taxonomy):
+    m, folder, _ = small
+    back = TitleMatcher.load(folder, taxonomy=taxonomy, trusted=True)
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["features"] == list(FEATURES) and "scikit-learn" in meta["dependencies"]
+    titles = ["registered nurse", "enfermera", "welder fitter", "line cook", "CDL A driver", "software developer"]
+    a, b = m.match_many(titles), back.match_many(titles)
+    # the saved character matrix is float16: near-ties may swap, the answers do not move
+    assert [r.top_codes[0] for r in a] == [r.top_codes[0] for r in b]
+    assert [set(r.top_codes) for r in a] == [set(r.top_codes) for r in b]
+    assert all(abs(x.confidence - y.confidence) < 0.05 for x, y in zip(a, b))
+    assert a[0].onet_code == "29-1141.00" and a[2].onet_code == "51-4121.00" and a[3].onet_code == "35-2014.00"
+    assert a[0].isco_codes == "2221"                   # ISCO-08 beside the SOC code
+    assert {c for r in b for c in r.top_codes} <= set(CODES)   # only the aliases it was given are indexed
+
+
+def _tampered(folder, tmp_path, edit) -> object:
+    dst = tmp_path / "tampered"
+    shutil.copytree(folder, dst)
+    meta = json.loads((dst / "meta.json").read_text())
+    edit(meta)
+    (dst / "meta.json").write_text(json.dumps(meta))
+    return dst
+
+
+def test_load_checks_the_feature_list(small, taxonomy, tmp_path):
+    _, folder, _ = small
+    dst = _tampered(folder, tmp_path, lambda m: m.__setitem__("features", m["features"][:-1]))
+    with pytest.raises(ArtifactError, match="features"):
+        TitleMatcher.load(dst, taxonomy=taxonomy, trusted=True)
+
+
+def test_load_checks_the_scikit_learn_release(small, taxonomy, tmp_path):
+    _, folder, _ = small
+    dst = _tampered(folder, tmp_path, lambda m: m["dependencies"].__setitem__("scikit-learn", "0.24.2"))
+    with pytest.raises(ArtifactError, match="scikit-learn 0.24.2"):
+        TitleMatcher.load(dst, taxonomy=taxonomy, trusted=True)
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, 2.5, "3"])
+def test_top_must_be_a_positive_integer(small, bad):
+    m, _, _ = small
+    with pytest.raises(InputError, match="top must be a positive integer"):
+        m.match("nurse", top=bad)
+
+
+def test_top_none_means_the_default(small):
+    m, _, _ = small
+    assert m.match("nurse", top=None).top_codes == m.match("nurse", top=m.config.top).top_codes
+    assert len(m.match("nurse", top=1).candidates) == 1 < len(m.match("nurse").candidates)
+
+
+def test_no_match_still_lists_its_best_candidates(small):
+    m, _, _ = small
+    res = m.match_many(["zzqx operator of things", "chief happiness ninja", "quantum astrologer", "nurse"])
+    none = [r for r in res if r.status == "no_match"]
+    assert none and res[-1].status != "no_match"
+    for r in none:
+        assert r.onet_code == "" and r.isco_codes == "" and r.top_codes     # candidates whatever the status
