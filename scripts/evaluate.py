@@ -202,6 +202,12 @@ def credentials(tax) -> dict | None:
     soc = dict(zip(tax.occupations["onet_code"], tax.occupations["soc_code"]))
     met = topk_metrics([list(r.target_onet_codes) for r in res], gold, soc)
     met["isced_accuracy"] = round(float(np.mean([str(r.isced_level) == e for r, e in zip(res, df["expected_isced"])])), 4)
+    from matcher.language import COUNTRY_LANGUAGE
+
+    lang = df["country"].map(lambda c: COUNTRY_LANGUAGE.get(c, "other"))
+    met["per_language"] = {lg: dict(topk_metrics([list(res[i].target_onet_codes) for i in idx],
+                                                 [gold[i] for i in idx], soc), n=len(idx))
+                           for lg, idx in ((lg, list(ix)) for lg, ix in df.groupby(lang).groups.items())}
     met["seconds"] = round(time.time() - t, 2)
     met["status"] = pd.Series([r.status for r in res]).value_counts().to_dict()
     return met
