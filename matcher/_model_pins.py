@@ -5,6 +5,7 @@ TitleMatcher.load() refuses the package model unless its files match these: the 
 folder's own meta.json cannot vouch for itself."""
 
 PINS: dict[str, str] = {
-    'index.pkl.z': '5b091c4d9cd9fc8ea5c21b5a3a3edff2e6712d5a6440327b2b165b28ab8d19af',
-    'reranker.pkl.z': 'd98413ff61c16467f843c70c5da28c01c18c3a91fb371cd5a94ea3993321ed15',
+    'forest.pkl.z': '91e9eee142f59dd815299f5d9a7ec8c043b793659588c7b38b1252d0e697cbd2',
+    'index.pkl.z': '936862ba73efb8576ab98d239480dd64eafff9a4058b863bd13d7a6a4e107b01',
+    'reranker.pkl.z': '6187dec6fc10a427b343a169f661143151f3fded372db70b59df7ef7e5170651',
 }

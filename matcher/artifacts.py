@@ -22,7 +22,7 @@ import joblib
 
 from .errors import ArtifactError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2          # 2: the title model holds plain arrays (matcher._inference), no scikit-learn objects
 DEPENDENCIES = ("scikit-learn", "rapidfuzz", "numpy", "scipy", "pandas", "joblib")
 
 
@@ -147,9 +147,11 @@ def _same_folder(a: Path, b: Path) -> bool:
 
 def load_artifact(folder: str | Path, *, kind: str, taxonomy_version: str | None = None,
                   trusted: bool = False, package_folder: str | Path | None = None,
-                  pins: dict[str, str] | None = None, check=None) -> tuple[dict, dict]:
+                  pins: dict[str, str] | None = None, check=None, defer: tuple[str, ...] = ()) -> tuple[dict, dict]:
     """Verify meta.json (format, kind, taxonomy version, file names, checksums, and ``check(meta)``:
     the caller's list of problems, e.g. features or library versions), then load the pickles.
+    ``defer``: objects (by name without suffix) returned as a function that unpickles them when
+    first needed -- from the bytes read and checked now, so nothing unchecked is ever unpickled.
 
     A folder cannot vouch for itself: unpickling runs code, so a folder is loaded only if it is
     ``package_folder`` (the package's own model, whose files must then match ``pins``, checksums
@@ -202,11 +204,14 @@ def load_artifact(folder: str | Path, *, kind: str, taxonomy_version: str | None
     if problems:
         raise ArtifactError(f"cannot load {folder}: " + "; ".join(problems) +
                             ". Retrain with `python scripts/train.py`.")
+    def unpickle(name: str, data: bytes):
+        return pickle.loads(zlib.decompress(data)) if name.endswith(".pkl.z") else joblib.load(io.BytesIO(data))
+
     objects = {}
     for name, data in blobs.items():
         key = name.split(".", 1)[0]
-        if name.endswith(".pkl.z"):
-            objects[key] = pickle.loads(zlib.decompress(data))
+        if key in defer:
+            objects[key] = (lambda n=name, d=data: unpickle(n, d))
         else:
-            objects[key] = joblib.load(io.BytesIO(data))
+            objects[key] = unpickle(name, data)
     return objects, meta

@@ -86,12 +86,6 @@ class LanguageIdentifier:
         self.default = default
         self.english_words_: frozenset = frozenset()
 
-    def _vectorizer(self):
-        from sklearn.feature_extraction.text import HashingVectorizer
-
-        return HashingVectorizer(analyzer="char_wb", ngram_range=self.ngram_range, n_features=2 ** 16,
-                                 alternate_sign=False, norm=None, dtype=np.float32)
-
     @staticmethod
     def _prep(text: str) -> str:
         return " " + " ".join(unicodedata.normalize("NFC", str(text)).casefold().split()) + " "
@@ -111,11 +105,14 @@ class LanguageIdentifier:
         self.english_words_ = frozenset(
             w for w, c in words.items() if c.get("en", 0) >= 3 and len(w) > 1 and
             c.get("en", 0) / en_total > 4 * max([n / totals[l] for l, n in c.items() if l != "en"] or [0.0]))
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        from ._inference import NaiveBayesTable
+
         texts = [self._prep(t) for t in texts]
         langs = np.asarray(langs)
         scripts = np.array([script_of(t) for t in texts])
         self.models_ = {}
-        vec = self._vectorizer()
         for script in ("latin", "cyrillic", "arabic"):
             mask = scripts == script
             classes, counts = np.unique(langs[mask], return_counts=True)
@@ -127,12 +124,12 @@ class LanguageIdentifier:
             # (full balancing makes a 150-row glossary language claim every ambiguous title)
             w = {c: (mask.sum() / (len(classes) * n)) ** 0.5 for c, n in zip(classes, counts)}
             model = MultinomialNB(alpha=self.alpha, fit_prior=False)
-            X = vec.transform([t for t, m in zip(texts, mask) if m])
+            vec = CountVectorizer(analyzer="char_wb", ngram_range=self.ngram_range, min_df=2, dtype=np.float32)
+            X = vec.fit_transform([t for t, m in zip(texts, mask) if m])
             model.fit(X, langs[mask], sample_weight=np.array([w[l] for l in langs[mask]]))
-            # only the log probabilities are needed to predict: keep the saved model small
-            model.feature_log_prob_ = model.feature_log_prob_.astype(np.float32)
-            model.feature_count_ = None
-            self.models_[script] = model
+            # kept: the n-gram vocabulary and the log probabilities (numpy at run time, no scikit-learn)
+            self.models_[script] = NaiveBayesTable(dict(vec.vocabulary_), model.feature_log_prob_,
+                                                   model.class_log_prior_, model.classes_, self.ngram_range)
         return self
 
     def identify(self, text: str, hint: str | None = None) -> LanguageGuess:
@@ -184,10 +181,9 @@ class LanguageIdentifier:
             else:
                 pending.setdefault(script, []).append(i)
         if pending:
-            vec = self._vectorizer()
             for script, idx in pending.items():
                 model = self.models_[script]
-                P = model.predict_proba(vec.transform([self._prep(texts[i]) for i in idx]))
+                P = model.predict_proba([self._prep(texts[i]) for i in idx])
                 for i, p in zip(idx, P):
                     j = int(np.argmax(p))
                     conf = float(p[j])

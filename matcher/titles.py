@@ -22,6 +22,7 @@ from .errors import ConfigError, InputError
 from .settings import integer_problems, number_problems
 from .language import LANGUAGE_NAMES, LanguageIdentifier
 from .taxonomy import Taxonomy, load_taxonomy
+from ._inference import Calibration, TfidfTransform, TreeEnsemble
 from .text import clean_text, drop_parentheses, has_letters, normalize_title, strip_employer, tokens
 
 __all__ = ["TitleMatcherConfig", "TitleMatcher", "TitleMatch", "Candidate", "DEFAULT_MODEL_DIR", "FEATURES",
@@ -32,6 +33,9 @@ MAX_TITLE_CHARS = 200
 # a title listed verbatim by many occupations ('Maintenance Technician': 15) keeps them all as
 # candidates, up to this many, beyond TitleMatcherConfig.candidate_occupations
 MAX_EXACT_CANDIDATES = 24
+# up to this many candidate rows the reranker runs as numpy arrays; beyond, scikit-learn's
+# compiled predict of the same trees (loaded on first use) is faster
+SMALL_BATCH_ROWS = 400
 
 DEFAULT_MODEL_DIR = model_dir()
 MODEL_KIND = "title-matcher"
@@ -61,7 +65,7 @@ class TitleMatcherConfig:
 
     top: int = 5
     candidate_aliases: int = 40
-    candidate_occupations: int = 12
+    candidate_occupations: int = 16
     word_weight: float = 0.55
     char_weight: float = 0.45
     match_threshold: float = 0.5
@@ -195,22 +199,32 @@ def _major_minor(version: str) -> tuple:
     return tuple(parts[:2])
 
 
+def _installed(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return ""
+
+
 def _check_model_meta(meta: dict) -> list[str]:
-    """What in a model's meta.json this library cannot use (checked before unpickling, as spaCy
-    checks a pipeline's meta): the reranker's feature list, and the scikit-learn release that
-    pickled it (same major.minor: its tree and calibration objects are not stable across them)."""
+    """What in a model's meta.json this library cannot use, checked before unpickling (as spaCy
+    checks a pipeline's meta): the reranker's feature list, and the releases of the libraries whose
+    objects the model pickles (numpy arrays and scipy sparse matrices: same major release).  The
+    run-time model holds no scikit-learn object (``matcher._inference``), so the scikit-learn that
+    trained it is recorded, not required."""
     problems = []
     feats = meta.get("features")
     if feats is not None and list(feats) != list(FEATURES):
         problems.append(f"the model's features ({len(feats)}) are not this library's ({len(FEATURES)}): "
                         f"retrain it with scripts/train.py")
-    trained = (meta.get("dependencies") or {}).get("scikit-learn")
-    if trained:
-        import sklearn
-
-        if _major_minor(trained) != _major_minor(sklearn.__version__):
-            problems.append(f"trained with scikit-learn {trained}, running {sklearn.__version__}: install "
-                            f"scikit-learn=={trained} or retrain with scripts/train.py")
+    deps = meta.get("dependencies") or {}
+    for dist in ("numpy", "scipy"):
+        trained, running = deps.get(dist), _installed(dist)
+        if trained and running and _major_minor(trained)[:1] != _major_minor(running)[:1]:
+            problems.append(f"trained with {dist} {trained}, running {running}: install {dist} "
+                            f"{trained.split('.')[0]}.x or retrain with scripts/train.py")
     return problems
 
 
@@ -279,11 +293,14 @@ class TitleMatcher:
         self.alias_lang_ = lang_codes.astype(np.int16)
         self.routes_, route_codes = np.unique(al["route"].to_numpy(str), return_inverse=True)
         self.alias_route_ = route_codes.astype(np.int16)
-        self.word_vectorizer_ = TfidfVectorizer(analyzer=str.split, sublinear_tf=True, dtype=np.float32)
-        self.W_ = self.word_vectorizer_.fit_transform(self.alias_tokens_).tocsr()
-        self.char_vectorizer_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 4), sublinear_tf=True,
+        word_vectorizer = TfidfVectorizer(analyzer=str.split, sublinear_tf=True, dtype=np.float32)
+        self.W_ = word_vectorizer.fit_transform(self.alias_tokens_).tocsr()
+        char_vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 4), sublinear_tf=True,
                                                 min_df=2, dtype=np.float32)
-        self.C_ = self.char_vectorizer_.fit_transform(self.alias_norm_).tocsr()
+        self.C_ = char_vectorizer.fit_transform(self.alias_norm_).tocsr()
+        # at run time the transforms are plain arrays (matcher._inference): no scikit-learn import
+        self.word_tfidf_ = TfidfTransform.from_sklearn(word_vectorizer)
+        self.char_tfidf_ = TfidfTransform.from_sklearn(char_vectorizer)
         self._derive()
         # language identifier trained on the same aliases (Latin-script languages only)
         sample = pd.concat([g.sample(min(len(g), 6000), random_state=0) for _, g in al.groupby("lang")])
@@ -308,7 +325,8 @@ class TitleMatcher:
         diag = sp.diags(self.alias_weight_).tocsr()
         self.WTw_ = (self.WT_ @ diag).tocsr()
         self.CTw_rare_ = (CT[self.char_rare_] @ diag).tocsr()
-        self.occ_title_norm_ = [normalize_title(t) for t in self.occ_titles_]
+        if not hasattr(self, "occ_title_norm_"):
+            self.occ_title_norm_ = [normalize_title(t) for t in self.occ_titles_]
         routes = list(self.routes_)
         self._glossary_route = routes.index("glossary") if "glossary" in routes else -1
 
@@ -325,8 +343,8 @@ class TitleMatcher:
         Returns (features [n_rows, n_features], meta [n_rows, 3] = query index, occupation index,
         best alias index)."""
         cfg = self.config
-        Qw = self.word_vectorizer_.transform(toks)
-        Qc = self.char_vectorizer_.transform(norms)
+        Qw = self.word_tfidf_.transform(toks)
+        Qc = self.char_tfidf_.transform(norms)
         # retrieval: every word, but only the character n-grams rare enough to be selective
         # (df <= retrieval_max_df); full character cosines are computed for the candidates only
         # (the alias route weights, by which ESCO-by-ISCO aliases count less than direct ones, are
@@ -493,14 +511,15 @@ class TitleMatcher:
         model = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.12, max_leaf_nodes=31,
                                                l2_regularization=1.0, random_state=random_state)
         model.fit(F[train_rows], y[train_rows])
-        self.reranker_ = model
+        self.reranker_ = TreeEnsemble.from_sklearn(model)     # run time: numpy arrays
+        self.forest_ = model                                   # large batches: its compiled predict
         # calibration: top-1 relative score -> P(top-1 correct), on held-out queries
         p = model.predict_proba(F)[:, 1]
         top_score, top_rel, top_ok = self._top1(p, M, truth, n)
         cal_mask = calib_q & (top_score >= 0)
         iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
         iso.fit(top_rel[cal_mask], top_ok[cal_mask])
-        self.calibrator_ = iso
+        self.calibrator_ = Calibration.from_sklearn(iso)
         self.calibration_points_ = (top_rel[cal_mask], top_ok[cal_mask])    # not saved: for recalibrate()
         recall = float(np.mean([truth[i] in set(M[M[:, 0] == i, 1]) for i in np.flatnonzero(calib_q)[:3000]]))
         return {"train_queries": int((~calib_q).sum()), "calibration_queries": int(calib_q.sum()),
@@ -531,7 +550,7 @@ class TitleMatcher:
             w = np.concatenate([w, np.ones(len(s_rel))])
         iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
         iso.fit(rel, right, sample_weight=w)
-        self.calibrator_ = iso
+        self.calibrator_ = Calibration.from_sklearn(iso)
         return {"real_titles": len(queries), "synthetic_points": 0 if synthetic is None else len(synthetic[0])}
 
     @staticmethod
@@ -612,7 +631,7 @@ class TitleMatcher:
                 out[i] = self._no_match(titles[i], norms[i], guesses[i], reason)
         if valid:
             F, M = self._candidates([norms[i] for i in valid], [toks[i] for i in valid], [langs[i] for i in valid])
-            p = self.reranker_.predict_proba(F)[:, 1] if len(F) else np.zeros(0)
+            p = self._predict(F)
             by_q: dict[int, list[int]] = {}
             for k in range(len(p)):
                 by_q.setdefault(int(M[k, 0]), []).append(k)
@@ -621,6 +640,17 @@ class TitleMatcher:
             for j, i in enumerate(valid):
                 out[i] = self._result(titles[i], norms[i], guesses[i], rows_by_valid[j], F, M, p, top, conf[j])
         return out  # type: ignore[return-value]
+
+    def _predict(self, F: np.ndarray) -> np.ndarray:
+        """Reranker scores: numpy trees for a few rows (no scikit-learn import: a single title starts
+        fast), scikit-learn's compiled predict of the same trees for large batches (same numbers)."""
+        if not len(F):
+            return np.zeros(0)
+        if len(F) > SMALL_BATCH_ROWS and getattr(self, "forest_", None) is not None:
+            if callable(self.forest_) and not hasattr(self.forest_, "predict_proba"):
+                self.forest_ = self.forest_()
+            return self.forest_.predict_proba(F)[:, 1]
+        return self.reranker_.predict_proba(F)[:, 1]
 
     def _confidence(self, scores_per_query: list) -> np.ndarray:
         """Calibrated P(top-1 correct) from each query's sorted reranker scores (vectorized)."""
@@ -690,8 +720,8 @@ class TitleMatcher:
     # --- persistence ---------------------------------------------------------------------------
     _STATE = ("occ_codes_", "occ_titles_", "occ_soc_", "occ_prior_", "alias_text_", "alias_norm_", "alias_tokens_",
               "alias_occ_", "alias_weight_", "sources_", "alias_source_", "langs_", "alias_lang_", "routes_",
-              "alias_route_", "alias_nsrc_", "alias_dmtf_", "alias_share_", "word_vectorizer_", "W_",
-              "char_vectorizer_", "C_", "taxonomy_version_")
+              "alias_route_", "alias_nsrc_", "alias_dmtf_", "alias_share_", "word_tfidf_", "W_",
+              "char_tfidf_", "C_", "occ_title_norm_", "taxonomy_version_")
 
     def save(self, folder: str | Path = DEFAULT_MODEL_DIR, metrics: dict | None = None) -> Path:
         from .artifacts import save_artifact
@@ -702,10 +732,10 @@ class TitleMatcher:
         C = self.C_
         index["C_"] = {"shape": C.shape, "indptr": C.indptr.astype(np.int32), "indices": C.indices.astype(np.int32),
                        "data": C.data.astype(np.float16)}
-        # the character vectorizer's stop_words_ set is not needed at run time and is large
-        if hasattr(self.char_vectorizer_, "stop_words_"):
-            self.char_vectorizer_.stop_words_ = None
-        return save_artifact(folder, {"index": index, "reranker": {"model": self.reranker_, "calibrator": self.calibrator_,
+        objects = {"index": index}
+        if getattr(self, "forest_", None) is not None:
+            objects["forest"] = self.forest_() if callable(self.forest_) else self.forest_
+        return save_artifact(folder, {**objects, "reranker": {"model": self.reranker_, "calibrator": self.calibrator_,
                                                                    "language": self.language_identifier_,
                                                                    "config": asdict(self.config)}},
                              kind=MODEL_KIND, taxonomy_version=self.taxonomy_version_, metrics=metrics,
@@ -726,7 +756,7 @@ class TitleMatcher:
         tax = taxonomy or load_taxonomy()
         objs, meta = load_artifact(folder, kind=MODEL_KIND, taxonomy_version=tax.version, trusted=trusted,
                                    package_folder=DEFAULT_MODEL_DIR, pins=_model_pins.PINS,
-                                   check=_check_model_meta)
+                                   check=_check_model_meta, defer=("forest",))
         rer = objs["reranker"]
         self = cls(config or TitleMatcherConfig(**rer["config"]))
         for k, v in objs["index"].items():
@@ -735,6 +765,7 @@ class TitleMatcher:
         self.C_ = sp.csr_matrix((c["data"].astype(np.float32), c["indices"], c["indptr"]), shape=c["shape"])
         self._derive()
         self.reranker_ = rer["model"]
+        self.forest_ = objs.get("forest")           # unpickled (importing scikit-learn) on first large batch
         self.calibrator_ = rer["calibrator"]
         self.language_identifier_ = rer["language"]
         self.model_version_ = f"{MODEL_KIND}@{meta['files'].get('reranker.pkl.z', '')[:12]}"

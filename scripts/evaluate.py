@@ -77,6 +77,7 @@ def heldout_reported(tax) -> dict:
     saved = _MATCHER
     m = TitleMatcher(saved.config).fit(tax, aliases=index_aliases)
     m.reranker_, m.calibrator_, m.language_identifier_ = saved.reranker_, saved.calibrator_, saved.language_identifier_
+    m.forest_ = saved.forest_
     met, _ = eval_titles(m, held["alias"].tolist(), [[c] for c in held["onet_code"]])
     return met
 

@@ -162,6 +162,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--queries", type=int, default=40000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--candidates", type=int, default=None,
+                    help="candidate occupations per title (TitleMatcherConfig.candidate_occupations)")
     ap.add_argument("--out", default=str(DEFAULT_MODEL_DIR))
     ap.add_argument("--source", default=str(ROOT.parent / "shared" / "data"),
                     help="raw data folder: its postings calibrate confidence (development part only)")
@@ -170,7 +172,8 @@ def main(argv=None) -> int:
     tax = load_taxonomy()
     index_aliases, heldout = split_aliases(tax)
     print(f"aliases indexed for training: {len(index_aliases)}; held-out reported titles: {len(heldout)}")
-    m = TitleMatcher().fit(tax, aliases=index_aliases)
+    m = (TitleMatcher(candidate_occupations=args.candidates) if args.candidates else TitleMatcher()).fit(
+        tax, aliases=index_aliases)
     q, c, ex = training_queries(m, args.queries, args.seed)
     print(f"training queries: {len(q)} ({time.time() - t0:.0f}s)")
     fit_metrics = m.fit_reranker(q, c, exclude=ex, random_state=args.seed)
@@ -178,7 +181,7 @@ def main(argv=None) -> int:
     held = topk_accuracy(m, heldout["alias"].tolist(), heldout["onet_code"].tolist())
     print("held-out reported titles:", held)
     final = TitleMatcher(m.config).fit(tax)
-    final.reranker_, final.calibrator_ = m.reranker_, m.calibrator_
+    final.reranker_, final.calibrator_, final.forest_ = m.reranker_, m.calibrator_, m.forest_
     dev = development_postings(Path(args.source))
     if dev is not None:
         pts = m.calibration_points_

@@ -64,11 +64,49 @@ def test_load_checks_the_feature_list(small, taxonomy, tmp_path):
         TitleMatcher.load(dst, taxonomy=taxonomy, trusted=True)
 
 
-def test_load_checks_the_scikit_learn_release(small, taxonomy, tmp_path):
+def test_load_checks_the_numpy_release(small, taxonomy, tmp_path):
     _, folder, _ = small
-    dst = _tampered(folder, tmp_path, lambda m: m["dependencies"].__setitem__("scikit-learn", "0.24.2"))
-    with pytest.raises(ArtifactError, match="scikit-learn 0.24.2"):
+    dst = _tampered(folder, tmp_path, lambda m: m["dependencies"].__setitem__("numpy", "1.26.4"))
+    with pytest.raises(ArtifactError, match="trained with numpy 1.26.4"):
         TitleMatcher.load(dst, taxonomy=taxonomy, trusted=True)
+
+
+def test_the_run_time_model_needs_no_scikit_learn(small):
+    """Loading and matching import no scikit-learn module (a fresh process: import time matters)."""
+    import subprocess
+    import sys
+
+    _, folder, _ = small
+    code = ("import sys; from matcher.titles import TitleMatcher; "
+            f"m = TitleMatcher.load({str(folder)!r}, trusted=True); r = m.match('registered nurse'); "
+            "print(r.onet_code, any(k == 'sklearn' or k.startswith('sklearn.') for k in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["29-1141.00", "False"]
+
+
+def test_exported_inference_matches_scikit_learn(taxonomy):
+    """The numpy TF-IDF transform, tree ensemble and calibration give scikit-learn's numbers."""
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.isotonic import IsotonicRegression
+
+    from matcher._inference import Calibration, TfidfTransform, TreeEnsemble
+
+    texts = [str(a).lower() for a in taxonomy.all_aliases()["alias"].sample(3000, random_state=1)]
+    for vec in (TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 4), sublinear_tf=True, min_df=2,
+                                dtype=np.float32),
+                TfidfVectorizer(analyzer=str.split, sublinear_tf=True, dtype=np.float32)):
+        vec.fit(texts[:2500])
+        a, b = vec.transform(texts[2500:]), TfidfTransform.from_sklearn(vec).transform(texts[2500:])
+        assert a.shape == b.shape and abs(a - b).max() < 1e-6
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 6))
+    y = (X[:, 0] + X[:, 1] * X[:, 2] > 0.3).astype(int)
+    hgb = HistGradientBoostingClassifier(max_iter=40, random_state=0).fit(X, y)
+    np.testing.assert_allclose(TreeEnsemble.from_sklearn(hgb).predict_proba(X), hgb.predict_proba(X), atol=1e-9)
+    iso = IsotonicRegression(out_of_bounds="clip").fit(X[:, 0], y)
+    np.testing.assert_allclose(Calibration.from_sklearn(iso).predict(X[:, 1]), iso.predict(X[:, 1]), atol=1e-12)
 
 
 @pytest.mark.parametrize("bad", [0, -1, True, 2.5, "3"])

@@ -4,7 +4,7 @@ import shutil
 import pytest
 
 from matcher.errors import ArtifactError, ConfigError, InputError
-from matcher.titles import TitleMatch, TitleMatcher, TitleMatcherConfig, to_frame
+from matcher.titles import FEATURES, TitleMatch, TitleMatcher, TitleMatcherConfig, to_frame
 
 
 @pytest.mark.parametrize("title,code", [
@@ -90,6 +90,7 @@ def test_tampered_artifact_is_refused(tmp_path, taxonomy):
 
 def test_meta_records_versions_and_metrics(title_matcher):
     meta = title_matcher.meta_
-    assert meta["format_version"] == 1 and meta["kind"] == "title-matcher"
-    assert "scikit-learn" in meta["dependencies"]
+    assert meta["format_version"] == 2 and meta["kind"] == "title-matcher"
+    assert "scikit-learn" in meta["dependencies"] and "numpy" in meta["dependencies"]
+    assert meta["features"] == list(FEATURES) and set(meta["files"]) == {"index.pkl.z", "reranker.pkl.z", "forest.pkl.z"}
     assert meta["metrics"]["heldout_reported_titles"]["soc6_top5"] > 0.6
