@@ -190,6 +190,35 @@ def foreign(m: TitleMatcher, use_hint: bool) -> dict:
     return met
 
 
+def esco_ngram_baseline(tax) -> dict:
+    """The baseline the issue names: a character n-gram search over the ESCO labels alone (TF-IDF,
+    char_wb 2-4, nearest labels by cosine, their O*NET codes in order), on the foreign titles."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from matcher.text import fold
+
+    df = pd.read_csv(EVAL / "foreign_titles.csv", dtype=str, keep_default_na=False)
+    gold = [_codes(e, a) for e, a in zip(df["expected_onet"], df["also_acceptable"])]
+    esco = tax.esco_aliases
+    labels = [fold(a) for a in esco["alias"]]
+    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=1)
+    E = vec.fit_transform(labels)
+    Q = vec.transform([fold(t) for t in df["text"]])
+    S = (Q @ E.T).tocsr()
+    codes = esco["onet_code"].to_numpy()
+    ranked = []
+    for i in range(S.shape[0]):
+        row = S.getrow(i)
+        order = row.indices[np.argsort(-row.data, kind="stable")][:200]
+        ranked.append(list(dict.fromkeys(codes[order]))[:5])
+    soc = dict(zip(tax.occupations["onet_code"], tax.occupations["soc_code"]))
+    out = topk_metrics(ranked, gold, soc)
+    out["per_language"] = {lang: topk_metrics([ranked[i] for i in idx], [gold[i] for i in idx], soc)
+                           for lang, idx in ((lg, list(ix)) for lg, ix in df.groupby("lang").groups.items())
+                           if lang in ("es", "fr", "ar")}
+    return out
+
+
 def credentials(tax) -> dict | None:
     try:
         from matcher.credentials import CredentialNormalizer
@@ -234,6 +263,7 @@ def main(argv=None) -> int:
     if args.only in (None, "foreign"):
         report["foreign_with_language_hint"] = foreign(m, use_hint=True)
         report["foreign_detected_language"] = foreign(m, use_hint=False)
+        report["foreign_esco_ngram_baseline"] = esco_ngram_baseline(tax)
     if args.only in (None, "credentials"):
         report["credentials"] = credentials(tax)
     print(json.dumps(report, indent=2, ensure_ascii=False))

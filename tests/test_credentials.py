@@ -102,3 +102,18 @@ def test_credentials_cli_file_and_text(tmp_path, capsys):
     assert df.loc[2, "isced_level"] == "6" and "Preliminary orientation" in df.loc[2, "explanation"]
     assert main(["credentials", "--text", "B.Pharm", "--country", "IN"]) == 0
     assert "29-1051.00" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text,country,cred_id,isced,first_target", [
+    # issue 13: the Arabic MBBCh is a first professional medical degree, not a plain bachelor's
+    ("بكالوريوس الطب والجراحة", "SY", "en-mbchb", 7, "29-1215.00"),
+    ("Título de Doctor en Medicina", "CU", "es-doctor-medicina", 7, "29-1215.00"),
+    # a Mexican técnico in welding reaches welders (technical level), not engineering technicians
+    ("Técnico en Soldadura", "MX", "mx-bachillerato-tecnologico", 3, "51-4121.00"),
+    # the Philippine Doctor of Medicine (graduate-entry, like the US MD)
+    ("Doctor of Medicine", "PH", "ph-md", 7, "29-1215.00"),
+])
+def test_credentials_seen_wrong_on_the_external_set(cn, text, country, cred_id, isced, first_target):
+    r = cn.normalize(text, country)
+    assert (r.status, r.credential_id, r.isced_level) == ("matched", cred_id, isced)
+    assert r.target_onet_codes[0] == first_target
