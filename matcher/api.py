@@ -88,6 +88,8 @@ class Intake(BaseModel):
     work_authorized: str | None = _s(20)
     graduation_year: int | Annotated[str, Field(max_length=10)] | None = None
     onet_code: str | None = Field(default=None, max_length=20, description="an O*NET-SOC code given outright")
+    intake_date: str | None = Field(default=None, max_length=20, description="the intake date (YYYY-MM-DD), "
+                                                                            "kept for the impact report")
     state: str | None = Field(default=None, max_length=2, description="licence state used when the ZIP does not "
                                                                        "decide it (default: the server's)")
 

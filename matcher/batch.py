@@ -51,6 +51,14 @@ class ScoreConfig:
             raise ConfigError(problems)
 
 
+def _today() -> str:
+    """The scoring date written into every row (``scored_on``): the impact report's intake date
+    when the intake file has none."""
+    import datetime
+
+    return datetime.date.today().isoformat()
+
+
 def output_columns(cfg: ScoreConfig) -> list[str]:
     cols = ["onet_code", "onet_title", "soc_code", "isco_codes", "occupation_source", "title_status", "title_confidence", "language",
             "credential_type", "isced_level", "us_equivalent", "credential_field", "credential_targets",
@@ -59,7 +67,7 @@ def output_columns(cfg: ScoreConfig) -> list[str]:
     cols += [f"pathway_{i}" for i in range(1, cfg.top_pathways + 1)]
     cols += PLAN_COLUMNS
     cols += [f"opening_{i}" for i in range(1, cfg.top_openings + 1)]
-    cols += ["status", "messages", "explanation", "taxonomy_version"]
+    cols += ["status", "messages", "explanation", "taxonomy_version", "scored_on"]
     return cols
 
 
@@ -203,7 +211,7 @@ class IntakeScorer:
             except Exception as e:  # noqa: BLE001 - one bad row never stops the batch
                 rows.append({"status": "error", "messages": f"internal error while scoring this row "
                                                             f"({type(e).__name__})",
-                             "taxonomy_version": self.taxonomy.version})
+                             "taxonomy_version": self.taxonomy.version, "scored_on": _today()})
         profiles = [r.pop("_profile", None) for r in rows]
         plans = [r.pop("_plan", None) for r in rows]
         return rows, profiles, plans
@@ -213,7 +221,7 @@ class IntakeScorer:
         from .pathways import ClientContext
 
         cfg = self.config
-        row: dict = {"taxonomy_version": self.taxonomy.version}
+        row: dict = {"taxonomy_version": self.taxonomy.version, "scored_on": _today()}
         if rec is None:
             row.update(status="error", messages=err)
             return row

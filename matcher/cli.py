@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Sequence
 
 import pandas as pd
@@ -375,6 +376,39 @@ def cmd_clients(args) -> int:
     return 0
 
 
+# --- report -----------------------------------------------------------------------------------
+def cmd_report(args) -> int:
+    """The impact report of a scored intake (and outcomes): HTML, and JSON with every chart's numbers."""
+    import datetime
+
+    from .io import atomic_write_text, read_table, refuse_same_file
+    from .report import ReportConfig, build_report, report_html
+
+    as_of = None
+    if args.as_of:
+        try:
+            as_of = datetime.date.fromisoformat(args.as_of)
+        except ValueError:
+            raise MatcherError(f"--as-of: {args.as_of[:20]!r} is not a date (YYYY-MM-DD)") from None
+    cfg = ReportConfig(fund_capital=args.fund_capital, repayment_rate=args.repayment_rate,
+                       intake_per_month=args.intake_per_month, as_of=as_of)
+    out = Path(args.output)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise MatcherError("-o: the report is an .html file (its numbers go beside it as .json)")
+    refuse_same_file(out, args.scored)
+    t0 = time.time()
+    scored = read_table(args.scored)
+    outcomes = read_table(args.outcomes, reserved=True) if args.outcomes else None
+    report = build_report(scored, outcomes, cfg)
+    atomic_write_text(out, report_html(report))
+    atomic_write_text(out.with_suffix(".json"), json.dumps(report.to_dict(), indent=1, ensure_ascii=False,
+                                                           default=str) + "\n")
+    print(f"wrote {out} and {out.with_suffix('.json')} ({len(scored)} clients, {time.time() - t0:.1f}s)"
+          + (f"; {len(report.messages)} notes on the files (in the report)" if report.messages else ""),
+          file=sys.stderr)
+    return 0
+
+
 # --- serve ------------------------------------------------------------------------------------
 SERVE_LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -521,6 +555,17 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--state", help="one state (default: all)")
     q.add_argument("--format", choices=["table", "json"], default="table")
     q.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("report", help="the impact report of a scored intake file (HTML + JSON)")
+    p.add_argument("scored", help="a file written by matcher score (CSV, XLSX, JSONL, Parquet)")
+    p.add_argument("-o", "--output", required=True, help="report.html (report.json is written beside it)")
+    p.add_argument("--outcomes", help="outcome events: client_id,date,event,occupation,hourly_wage[,amount_usd,note]")
+    p.add_argument("--fund-capital", type=float, default=120_000.0, help="the loan fund's capital in USD (120000)")
+    p.add_argument("--repayment-rate", type=float, default=0.9, help="share of loans repaid (0.9)")
+    p.add_argument("--intake-per-month", type=float, help="new clients a month for the fund's projection "
+                                                         "(default: the rate in the file)")
+    p.add_argument("--as-of", help="the report's date, YYYY-MM-DD (default today): what is overdue")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("score", help="score an intake file: occupation, credential, pathways, openings")
     p.add_argument("--openings-sheet", help="XLSX openings: the sheet to read, or 'all'")

@@ -127,8 +127,10 @@ def pathway_cell(p: Pathway | None) -> str:
 
 PLAN_COLUMNS = ["plan_route", "plan_bridge", "plan_route_kind", "plan_licence_id", "plan_months_to_first_paycheck",
                 "plan_months_to_route", "plan_fees_usd", "plan_loan_usd", "plan_out_of_pocket_usd",
-                "plan_earnings_12m", "plan_earnings_36m", "plan_earnings_60m", "plan_entry_earnings_36m",
-                "plan_loan_schedule", "plan_caveats"]
+                "plan_earnings_12m", "plan_earnings_36m", "plan_earnings_60m", "plan_entry_earnings_12m",
+                "plan_entry_earnings_36m", "plan_entry_earnings_60m", "plan_loan_schedule",
+                "plan_loan_monthly_payment_usd", "plan_loan_repayment_start_month", "plan_loan_term_months",
+                "plan_caveats"]
 
 
 def plan_columns(plan: ClientPlan) -> dict:
@@ -144,8 +146,13 @@ def plan_columns(plan: ClientPlan) -> dict:
         "plan_loan_usd": num(plan.loan["amount_usd"]), "plan_out_of_pocket_usd": num(plan.loan["out_of_pocket_usd"]),
         "plan_earnings_12m": num(plan.earnings["plan_12m_usd"]), "plan_earnings_36m": num(plan.earnings["plan_36m_usd"]),
         "plan_earnings_60m": num(plan.earnings["plan_60m_usd"]),
+        "plan_entry_earnings_12m": num(plan.earnings.get("entry_12m_usd")),
         "plan_entry_earnings_36m": num(plan.earnings["entry_36m_usd"]),
+        "plan_entry_earnings_60m": num(plan.earnings.get("entry_60m_usd")),
         "plan_loan_schedule": "|".join(f"{m}:{v:g}" for m, v in plan.loan["schedule"].items()),
+        "plan_loan_monthly_payment_usd": num(plan.loan.get("monthly_payment_usd") if plan.loan["amount_usd"] else None),
+        "plan_loan_repayment_start_month": num(plan.loan.get("repayment_starts_month")),
+        "plan_loan_term_months": plan.loan.get("term_months", "") if plan.loan["amount_usd"] else "",
         "plan_caveats": " | ".join(plan.caveats),
     }
 

@@ -52,7 +52,7 @@ MAX_RANK_CLIENTS = 2_000                 # intake rows the opening page ranks at
 MAX_UPLOADED_OPENINGS = 5_000            # openings in a file uploaded on the opening page
 MAX_PROBLEM_ROWS_SHOWN = 200             # problem rows listed on a finished batch page
 CANDIDATES_SHOWN = 6                     # title candidates offered on the client page
-WEB_UPLOAD_PATHS = ("/batch", "/openings")
+WEB_UPLOAD_PATHS = ("/batch", "/openings", "/report")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 # the intake form: field -> (label, hint); the names are the intake columns of ``matcher score``
@@ -643,6 +643,75 @@ def add_web(app, engine, lock: threading.Lock, store, token: str | None, max_upl
         result = await run_in_threadpool(run, _rank, eng, opening_id, ws["records"])
         return page(request, sess, "openings.html", title="Openings",
                     **openings_ctx(sess, selected=opening_id, result=result))
+
+    # --- report page ---
+    @app.get("/report", include_in_schema=False)
+    def report_page(request: Request):
+        sess, redirect = session(request)
+        if redirect:
+            return redirect
+        return page(request, sess, "report_form.html", title="Report", message=None)
+
+    @app.post("/report", include_in_schema=False)
+    async def report_submit(request: Request):
+        sess, redirect = session(request)
+        if redirect:
+            return redirect
+        form = await read_form(request, sess, max_files=2)
+        try:
+            scored = form.get("scored")
+            if scored is None or isinstance(scored, str) or not scored.filename:
+                raise InputError("Choose a scored file (the output of the batch page or of matcher score).")
+            outcomes = form.get("outcomes")
+            has_outcomes = outcomes is not None and not isinstance(outcomes, str) and bool(outcomes.filename)
+            html = await run_in_threadpool(_report, scored, outcomes if has_outcomes else None, form)
+        except MatcherError as e:
+            return page(request, sess, "report_form.html", status=400, title="Report", message=str(e)[:500])
+        finally:
+            await form.close()
+        resp = HTMLResponse(html)
+        _set_cookie(request, resp, sess)
+        return resp
+
+    def _report(scored, outcomes, form) -> str:
+        import datetime
+
+        from .io import read_table
+        from .report import ReportConfig, build_report, report_html
+
+        def number(name, default):
+            v = form.get(name)
+            if not isinstance(v, str) or not v.strip():
+                return default
+            try:
+                return float(v.replace(",", "").replace("$", ""))
+            except ValueError:
+                raise InputError(f"{name.replace('_', ' ')}: not a number") from None
+
+        as_of = form.get("as_of") if isinstance(form.get("as_of"), str) else ""
+        try:
+            as_of_date = datetime.date.fromisoformat(as_of) if as_of.strip() else None
+        except ValueError:
+            raise InputError("As of: a date YYYY-MM-DD") from None
+        rate = number("repayment_rate", 90.0)
+        cfg = ReportConfig(fund_capital=number("fund_capital", 120_000.0), repayment_rate=rate / 100.0,
+                           intake_per_month=number("intake_per_month", None), as_of=as_of_date)
+        frames = []
+        for up, reserved in ((scored, False), (outcomes, True)):
+            if up is None:
+                frames.append(None)
+                continue
+            suffix = Path(up.filename).suffix.lower()
+            if suffix not in _suffixes():
+                raise InputError(f"The file must be one of {', '.join(_suffixes())}.")
+            p = _private_copy(up, suffix)
+            try:
+                frames.append(read_table(p, reserved=reserved))
+            finally:
+                shutil.rmtree(p.parent, ignore_errors=True)
+        with lock:
+            report = build_report(frames[0], frames[1], cfg, taxonomy=engine.taxonomy)
+        return report_html(report, stylesheet_href="/static/report.css")
 
     def _rank(eng, opening_id: str, records: list[dict]) -> dict:
         assessed = eng.assess_many(records)

@@ -13,7 +13,9 @@ Measures (each figure printed and, with --json, saved):
   titles in every language), with --n-jobs workers, memory of the main process and each worker;
 - `matcher normalize` on an N-row CSV in a fresh process (1 and --n-jobs processes): rows/s
   end to end (read, match, write) and peak resident memory of that process tree's largest process;
-- peak resident memory (ru_maxrss) of the main process and of the worker processes.
+- peak resident memory (ru_maxrss) of the main process and of the worker processes;
+- `matcher normalize` against the public SOC coder sockit on the same noisy titles (--only normalize);
+- `matcher report` on N scored rows (--only report).
 Queries are built deterministically from the taxonomy's aliases with matcher.augment noise.
 """
 from __future__ import annotations
@@ -234,12 +236,36 @@ def bench_normalize_vs_sockit(n: int) -> dict:
     return out
 
 
+def bench_report(n: int) -> dict:
+    """``matcher report`` (fresh process) on n scored rows: the sample intake scored once, its rows
+    repeated with new client ids and intake dates spread over 24 months, and the sample outcomes."""
+    with tempfile.TemporaryDirectory() as d:
+        scored = Path(d) / "scored_sample.csv"
+        subprocess.run([sys.executable, "-m", "matcher.cli", "score", str(ROOT / "examples" / "intake_sample.csv"),
+                        "-o", str(scored), "--openings", str(ROOT / "examples" / "openings_louisville.csv"),
+                        "--no-progress"], cwd=ROOT, check=True, capture_output=True)
+        base = pd.read_csv(scored, dtype=str, keep_default_na=False)
+        big = base.iloc[np.arange(n) % len(base)].reset_index(drop=True)
+        big["client_id"] = [f"R{i:07d}" for i in range(n)]
+        rng = np.random.default_rng(0)
+        big["intake_date"] = (pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 730, n), unit="D")
+                              ).strftime("%Y-%m-%d")
+        src = Path(d) / "scored_big.csv"
+        big.to_csv(src, index=False)
+        out = Path(d) / "report.html"
+        s = time.time()
+        main_mb, _ = run_and_watch([sys.executable, "-m", "matcher.cli", "report", str(src), "-o", str(out),
+                                    "--outcomes", str(ROOT / "examples" / "outcomes_sample.csv")])
+        dt = time.time() - s
+    return {"n_rows": n, "seconds": round(dt, 2), "peak_rss_mb": main_mb}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--titles", type=int, default=100_000)
     ap.add_argument("--intake", type=int, default=100_000)
     ap.add_argument("--n-jobs", type=int, default=2)
-    ap.add_argument("--only", choices=["titles", "intake", "normalize"])
+    ap.add_argument("--only", choices=["titles", "intake", "normalize", "report"])
     ap.add_argument("--json")
     args = ap.parse_args(argv)
     report = {}
@@ -249,6 +275,9 @@ def main(argv=None) -> int:
     if args.only in (None, "normalize"):
         report["normalize_vs_sockit"] = bench_normalize_vs_sockit(args.titles)
         print(json.dumps(report["normalize_vs_sockit"], indent=2), flush=True)
+    if args.only in (None, "report"):
+        report["report"] = bench_report(args.intake)
+        print(json.dumps(report["report"], indent=2), flush=True)
     if args.only in (None, "intake"):
         report["intake_cli"] = bench_intake_cli(args.intake, args.n_jobs)
         print(json.dumps(report["intake_cli"], indent=2), flush=True)

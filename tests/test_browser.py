@@ -6,7 +6,7 @@ NCLEX route and a bridge job; switch to another candidate occupation -> the plan
 printable plan in Spanish and in Arabic (right to left), then English, French and Ukrainian, each
 one printed page; the sample intake on
 the batch page -> the downloaded file has every row in order; the sample intake's clients ranked
-for one opening.  Every page is checked with axe-core (vendored) for serious or critical
+for one opening; the impact report of the downloaded file with the sample outcomes.  Every page is checked with axe-core (vendored) for serious or critical
 violations, at 1366x768 and at phone width.  Screenshots go to ``out/screenshots/``.
 """
 from __future__ import annotations
@@ -288,6 +288,22 @@ def test_navigator_session(server, browser):
     assert top_row["onet_code"].startswith("29-1141"), top_row["onet_code"]   # a nurse tops a nurse opening
     problems += _axe(d, "openings (ranked)")
     _shot(d, "openings_ranked", full=True)
+
+    # the impact report: the scored sample just downloaded and the sample outcomes
+    d.get(server + "/report")
+    problems += _axe(d, "report form")
+    d.find_element(By.ID, "f-scored").send_keys(str(next(d.downloads.glob("*.csv"))))
+    d.find_element(By.ID, "f-outcomes").send_keys(str(ROOT / "examples" / "outcomes_sample.csv"))
+    d.find_element(By.ID, "f-asof").send_keys("2026-12-31")
+    d.find_element(By.ID, "make-report").click()
+    _wait(d, EC.presence_of_element_located((By.ID, "h-outcomes")))
+    assert d.find_element(By.TAG_NAME, "h1").text == "Impact report"
+    assert d.find_elements(By.CSS_SELECTOR, "#chart-loan_demand svg path")
+    assert d.find_elements(By.CSS_SELECTOR, "#table-overdue tbody tr")
+    assert "unknown event 'promoted'" in d.page_source
+    problems += _axe(d, "report")
+    _shot(d, "report", full=True)
+    d.back()
 
     # phone width: the client page still fits, without sideways scrolling
     d.set_window_size(390, 844)

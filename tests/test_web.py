@@ -142,7 +142,7 @@ def test_forms_need_the_session_csrf_token(client, app):
     assert client.post("/client", data={**NURSE, "csrf": csrf}).status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/client", "/batch", "/openings", "/login", "/no-such-page"])
+@pytest.mark.parametrize("path", ["/client", "/batch", "/openings", "/report", "/login", "/no-such-page"])
 def test_pages_have_the_api_headers_and_no_inline_code(client, path):
     r = client.get(path)
     assert r.headers["content-security-policy"] == CSP
@@ -337,3 +337,25 @@ def test_opening_page_messages(app):
     r = client.post("/openings", data={"csrf": csrf, "source": "loaded", "action": "rank"},
                     files={"intake": ("x.csv", b"client_id,previous_title,credential\n", "text/csv")})
     assert r.status_code == 400 and "no client rows" in r.text
+
+
+# --- report ----------------------------------------------------------------------------------------
+def test_report_page(client):
+    from test_report import _outcomes, _scored
+
+    csrf = _csrf(client, "/report")
+    r = client.post("/report", data={"csrf": csrf, "fund_capital": "50,000", "repayment_rate": "80",
+                                     "as_of": "2026-12-31"},
+                    files={"scored": ("scored.csv", _scored().to_csv(index=False).encode(), "text/csv"),
+                           "outcomes": ("outcomes.csv", _outcomes().to_csv(index=False).encode(), "text/csv")})
+    assert r.status_code == 200
+    html = r.text
+    assert "<h1>Impact report</h1>" in html and 'href="/static/report.css"' in html and "<style" not in html
+    assert "fund capital $50,000, repayment rate 80%" in html and 'id="table-overdue"' in html
+    assert "Secretname" not in html and r.headers["content-security-policy"] == CSP
+    r = client.post("/report", data={"csrf": csrf, "repayment_rate": "lots"},
+                    files={"scored": ("scored.csv", _scored().to_csv(index=False).encode(), "text/csv")})
+    assert r.status_code == 400 and "repayment rate: not a number" in r.text
+    r = client.post("/report", data={"csrf": csrf},
+                    files={"scored": ("x.csv", b"a,b\n1,2\n", "text/csv")})
+    assert r.status_code == 400 and "not a scored intake file" in r.text
