@@ -411,6 +411,24 @@ def build_report(scored: pd.DataFrame, outcomes: pd.DataFrame | None = None, con
                                        "series": {"clients": [int(x) for x in by_route.get("clients", [])],
                                                   "licensed": [int(x) for x in by_route.get("licensed", [])],
                                                   "hired": [int(x) for x in by_route.get("hired", [])]}}
+        # which bridges deliver: clients planned into each bridge job, and those hired into its occupation
+        hired_occ = ev[ev["event"] == "hired"].groupby("client_id")["occupation"].agg(lambda x: set(x)).to_dict()
+        bparts = col("plan_bridge").map(_route_parts)
+        b_title = bparts.map(lambda p: p[1])
+        b_code = bparts.map(lambda p: p[2])
+        planned_b: dict[str, int] = {}
+        hired_b: dict[str, int] = {}
+        for c, t, bc, ok_ in zip(cid, b_title, b_code, scored_ok):
+            if not t or not ok_:
+                continue
+            planned_b[t] = planned_b.get(t, 0) + 1
+            if bc and bc in hired_occ.get(c, ()):
+                hired_b[t] = hired_b.get(t, 0) + 1
+        top_b = sorted(planned_b, key=lambda t: (-planned_b[t], t))[:TOP]
+        charts["bridges_deliver"] = {"title": "Which bridges deliver: clients planned, hired into the bridge job",
+                                     "kind": "bars2", "unit": "clients", "labels": top_b,
+                                     "series": {"planned": [planned_b[t] for t in top_b],
+                                                "hired": [hired_b.get(t, 0) for t in top_b]}}
         gains = out_df["annual_wage_gain_vs_entry"].dropna() if len(out_df) else pd.Series(dtype=float)
         outcome_summary = {"events": int(len(ev)), "licensed": int(len(lic)), "hired": int(len(hired)),
                            "left_programme": int(len(left)), "overdue": len(overdue),

@@ -147,6 +147,10 @@ def test_outcomes_and_overdue(report):
     # A: licence in 10.2 months, job in 1.2; wage 17/h x 2080 - 30,000 entry
     a = next(r for r in report.tables["outcomes_by_client"]["rows"] if r["client_id"] == "A")
     assert (a["months_to_licence"], a["months_to_job"], a["annual_wage_gain_vs_entry"]) == (10.2, 1.2, 5360.0)
+    # A was hired as a nursing assistant, the bridge its plan named
+    assert report.charts["bridges_deliver"] == {
+        "title": "Which bridges deliver: clients planned, hired into the bridge job", "kind": "bars2",
+        "unit": "clients", "labels": ["Nursing Assistants"], "series": {"planned": [1], "hired": [1]}}
     # an unknown event and an unreadable date are messages, not failures
     assert any("unknown event 'promoted'" in m for m in report.messages)
     assert any("no readable date" in m for m in report.messages)
