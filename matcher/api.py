@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
@@ -422,8 +422,29 @@ class _Guard:
     """Outermost middleware: token check, body size limit, security headers, access log (method,
     path, status, ms; never bodies, query strings or file names), and the catch-all 500."""
 
-    def __init__(self, app, token: str | None, upload_limit: int, store: JobStore, state=None):
+    def __init__(self, app, token: str | None, upload_limit: int, store: JobStore, state=None, caseload=None):
         self.app, self.token, self.upload_limit, self.store, self.state = app, token, upload_limit, store, state
+        self.caseload = caseload
+
+    def _owner(self, scope) -> str | None:
+        """Who calls: 'service' for the server's token, a navigator's name for their token, 'local'
+        when the server has no token and none is sent; None for a wrong token."""
+        sent = None
+        for k, v in scope.get("headers", ()):
+            if k == b"authorization":
+                scheme, _, cred = v.decode("latin-1").partition(" ")
+                if scheme.lower() == "bearer":
+                    sent = cred.strip()
+        if sent is None:
+            return None if self.token else "local"
+        if self.token and hmac.compare_digest(sent.encode(), self.token.encode()):
+            return "service"
+        if self.caseload is not None:
+            try:
+                return self.caseload.token_owner(sent)
+            except Exception:  # noqa: BLE001 - a database problem is not an identity
+                return None
+        return None if self.token else "local"
 
     def _reply(self, scope, status: int, message: str, code: str | None = None):
         """An error response: the web app's HTML page for a page path, else the API's JSON."""
@@ -485,7 +506,9 @@ class _Guard:
 
         try:
             self.store.cleanup()
-            if self.token and (api or path in ("/docs", "/openapi.json")) and not self._authorized(scope):
+            owner = self._owner(scope)
+            scope.setdefault("state", {})["owner"] = owner
+            if (api or path in ("/docs", "/openapi.json")) and owner is None:
                 resp = _error(401, "missing or wrong bearer token (send 'Authorization: Bearer <token>')",
                               headers={"WWW-Authenticate": "Bearer"})
                 return await resp(scope, receive, send_wrapper)
@@ -536,12 +559,15 @@ UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
 
 
 def create_app(engine, token: str | None = None, max_upload_mb: float = 50, max_rows: int = 200_000,
-               retention_minutes: float = 60, job_dir: str | Path | None = None, web: bool = True) -> FastAPI:
+               retention_minutes: float = 60, job_dir: str | Path | None = None, web: bool = True,
+               caseload=None) -> FastAPI:
     """The API for one loaded ``Engine``.  ``token``: when set, every /api endpoint, /docs and
     /openapi.json need ``Authorization: Bearer <token>``.  Uploads over ``max_upload_mb`` are
     refused (413); files over ``max_rows`` rows fail as jobs; finished jobs are removed after
     ``retention_minutes``.  ``job_dir``: where the private job folder is made (default: TMPDIR).  ``web``: also serve the
-    navigator's web app (``matcher.web``) at /client, /batch, /openings."""
+    navigator's web app (``matcher.web``) at /client, /batch, /openings.  ``caseload``: a
+    ``matcher.store.Store``; with it, /api/v1/clients keeps clients, plans and outcome events, and
+    a navigator's own token (``matcher users add``) identifies who writes."""
     try:
         from importlib.metadata import version as _dist_version
 
@@ -567,7 +593,8 @@ def create_app(engine, token: str | None = None, max_upload_mb: float = 50, max_
     app.state.engine_lock = lock
     app.state.jobs = store
     app.state.token_required = bool(token)
-    app.add_middleware(_Guard, token=token or None, upload_limit=upload_limit, store=store, state=app.state)
+    app.add_middleware(_Guard, token=token or None, upload_limit=upload_limit, store=store, state=app.state,
+                       caseload=caseload)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     # --- errors ---
@@ -763,9 +790,110 @@ def create_app(engine, token: str | None = None, max_upload_mb: float = 50, max_
         app.openapi_schema = schema
         return schema
 
+    if caseload is not None:
+        _caseload_routes(app, engine, caseload, run, engine_for)
     app.openapi = openapi
     if web:
         from .web import add_web
 
-        add_web(app, engine, lock, store, token or None, upload_limit, state_view)
+        add_web(app, engine, lock, store, token or None, upload_limit, state_view, caseload=caseload)
     return app
+
+
+# --- the caseload store (/api/v1/clients) ---------------------------------------------------------
+class ClientCreate(Intake):
+    consent_date: str | None = Field(default=None, max_length=10, description="YYYY-MM-DD: when the client consented")
+    retention_days: int | None = Field(default=None, ge=1, le=3650, description="keep the record this long after consent")
+
+
+class EventCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    event: str = Field(max_length=30, description="exam_passed, licence_obtained, hired, loan_drawn, loan_repaid, "
+                                                  "left_programme")
+    date: str = Field(max_length=10, description="YYYY-MM-DD")
+    occupation: str | None = _s(20)
+    hourly_wage: float | None = Field(default=None, ge=0, le=1000)
+    amount_usd: float | None = Field(default=None, ge=0, le=1_000_000)
+    note: str | None = _s(2000)
+
+
+def _date(v: str | None, field: str):
+    import datetime
+
+    if not v:
+        return None
+    try:
+        return datetime.date.fromisoformat(v)
+    except ValueError:
+        raise ApiError(400, f"body.{field}: not a date (YYYY-MM-DD)", "invalid_request") from None
+
+
+def _caseload_routes(app, engine, store, run, engine_for) -> None:
+    from .store import StoreError
+
+    p = API_PREFIX
+
+    def owner(request: Request) -> str:
+        return request.scope.get("state", {}).get("owner") or "local"
+
+    def need(fn, *a, **kw):
+        try:
+            return fn(*a, **kw)
+        except StoreError as e:
+            if "no client" in str(e):
+                raise ApiError(404, "no client with this id") from None
+            raise ApiError(500, "the caseload database is not available") from None
+
+    def assess(body: Intake):
+        eng = engine_for(body)
+        a = run(eng.assess, _record(body))
+        return a, _plain(a.row), (_plain(a.plan.to_dict()) if a.plan else None), _plain(engine.versions())
+
+    @app.post(f"{p}/clients", tags=["caseload"], status_code=201, summary="Save a client and their plan")
+    def create_client(body: ClientCreate, request: Request):
+        intake = Intake(**body.model_dump(exclude={"consent_date", "retention_days"}))
+        _, row, plan, versions = assess(intake)
+        cid = need(store.create_client, intake.model_dump(exclude_none=True), row, plan, versions, owner(request),
+                   consent_date=_date(body.consent_date, "consent_date"), retention_days=body.retention_days,
+                   intake_date=_date(body.intake_date, "intake_date"))
+        return JSONResponse({"id": cid, "assessment": row, "plan": plan}, status_code=201)
+
+    @app.get(f"{p}/clients", tags=["caseload"], summary="Clients with their next step, filtered and paged")
+    def list_clients(navigator: Annotated[str | None, Query(max_length=100)] = None,
+                     status: Literal["on time", "overdue", "done", "left", "no plan"] | None = None,
+                     overdue: bool | None = None, offset: Annotated[int, Query(ge=0)] = 0,
+                     limit: Annotated[int, Query(ge=1, le=500)] = 50):
+        total, items = need(store.list, navigator=navigator, status=status, overdue=overdue, offset=offset,
+                            limit=limit)
+        return JSONResponse({"total": total, "offset": offset, "limit": limit, "items": _plain(items)})
+
+    @app.get(f"{p}/clients/{{client_id}}", tags=["caseload"], summary="A client: intake, plans, events, status")
+    def get_client(client_id: Annotated[str, PathParam(max_length=64)], request: Request):
+        return JSONResponse(_plain(need(store.get, client_id, by=owner(request))))
+
+    @app.post(f"{p}/clients/{{client_id}}/events", tags=["caseload"], status_code=201, summary="Record an outcome")
+    def add_event(client_id: Annotated[str, PathParam(max_length=64)], body: EventCreate, request: Request):
+        when = _date(body.date, "date")
+        if when is None:
+            raise ApiError(400, "body.date: required (YYYY-MM-DD)", "invalid_request")
+        eid = need(store.add_event, client_id, body.event, when, owner(request), occupation=body.occupation or "",
+                   hourly_wage=body.hourly_wage, amount_usd=body.amount_usd, note=body.note or "")
+        return JSONResponse({"id": eid}, status_code=201)
+
+    @app.post(f"{p}/clients/{{client_id}}/replan", tags=["caseload"], summary="Recompute the plan with today's data")
+    def replan(client_id: Annotated[str, PathParam(max_length=64)], request: Request):
+        intake = Intake(**need(store.intake, client_id))
+        _, row, plan, versions = assess(intake)
+        need(store.replan, client_id, row, plan, versions, owner(request))
+        return JSONResponse({"id": client_id, "assessment": row, "plan": plan})
+
+    @app.get(f"{p}/clients/{{client_id}}/export", tags=["caseload"], summary="Everything about one client (JSON)")
+    def export(client_id: Annotated[str, PathParam(max_length=64)], request: Request):
+        data = need(store.get, client_id, by=owner(request))
+        data["audit"] = store.audit_trail(client_id)
+        return JSONResponse(_plain(data), headers={"Content-Disposition": f'attachment; filename="client-{client_id}.json"'})
+
+    @app.delete(f"{p}/clients/{{client_id}}", tags=["caseload"], status_code=204, summary="Delete a client entirely")
+    def delete_client(client_id: Annotated[str, PathParam(max_length=64)], request: Request):
+        need(store.delete_client, client_id, owner(request))
+        return Response(status_code=204)

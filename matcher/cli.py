@@ -395,10 +395,19 @@ def cmd_report(args) -> int:
     out = Path(args.output)
     if out.suffix.lower() not in (".html", ".htm"):
         raise MatcherError("-o: the report is an .html file (its numbers go beside it as .json)")
-    refuse_same_file(out, args.scored)
     t0 = time.time()
-    scored = read_table(args.scored)
-    outcomes = read_table(args.outcomes, reserved=True) if args.outcomes else None
+    if args.database:
+        from .store import Store
+
+        if args.scored or args.outcomes:
+            raise MatcherError("give a scored file or --database, not both")
+        scored, outcomes = Store.open(args.database).scored_frame()
+    else:
+        if not args.scored:
+            raise MatcherError("give the scored file (or --database URL)")
+        refuse_same_file(out, args.scored)
+        scored = read_table(args.scored)
+        outcomes = read_table(args.outcomes, reserved=True) if args.outcomes else None
     report = build_report(scored, outcomes, cfg)
     atomic_write_text(out, report_html(report))
     atomic_write_text(out.with_suffix(".json"), json.dumps(report.to_dict(), indent=1, ensure_ascii=False,
@@ -406,6 +415,48 @@ def cmd_report(args) -> int:
     print(f"wrote {out} and {out.with_suffix('.json')} ({len(scored)} clients, {time.time() - t0:.1f}s)"
           + (f"; {len(report.messages)} notes on the files (in the report)" if report.messages else ""),
           file=sys.stderr)
+    return 0
+
+
+# --- users and the caseload store ---------------------------------------------------------------
+def _store(args):
+    from .store import Store
+
+    return Store.open(getattr(args, "database", None) or None)
+
+
+def cmd_users(args) -> int:
+    store = _store(args)
+    if args.users_command == "list":
+        for n in store.navigators_list():
+            print(f"{n.name}{'' if n.active else ' (inactive)'}")
+        return 0
+    if args.password_file:
+        try:
+            password = Path(args.password_file).read_text(encoding="utf-8").strip()
+        except OSError as e:
+            raise MatcherError(f"--password-file: cannot read {args.password_file} ({e.strerror})") from None
+    else:
+        import getpass
+
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            raise MatcherError("the two passwords differ")
+    nav, token = store.add_navigator(args.name, password)
+    print(f"added navigator {nav.name}.\nAPI token (shown once; send it as 'Authorization: Bearer <token>'):\n{token}")
+    return 0
+
+
+def cmd_caseload(args) -> int:
+    import datetime
+
+    store = _store(args)
+    as_of = datetime.date.fromisoformat(args.as_of) if args.as_of else None
+    ids = store.purge(as_of, by="retention") if args.purge else store.past_retention(as_of)
+    verb = "deleted" if args.purge else "past their retention date (run with --purge to delete them)"
+    print(f"{len(ids)} client{'s' if len(ids) != 1 else ''} {verb}")
+    for cid in ids:
+        print(f"  {cid}")
     return 0
 
 
@@ -446,7 +497,12 @@ def cmd_serve(args) -> int:
 
     engine = Engine(settings=_settings(args), openings=args.openings, openings_sheet=args.openings_sheet,
                     state=args.state, area=args.area)
-    app = create_app(engine, token=token)
+    caseload = None
+    if not args.no_caseload:
+        from .store import Store
+
+        caseload = Store.open(args.database or None)
+    app = create_app(engine, token=token, caseload=caseload)
 
     def warm_up():      # loads the lazy parts (notes reader) before the first request needs them
         with app.state.engine_lock:
@@ -556,8 +612,30 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--format", choices=["table", "json"], default="table")
     q.set_defaults(func=cmd_data)
 
+    p = sub.add_parser("users", help="navigator accounts of the caseload store (web app and API)")
+    usub = p.add_subparsers(dest="users_command", required=True)
+    q = usub.add_parser("add", help="add a navigator: password (prompted, or --password-file) and an API token")
+    q.add_argument("name")
+    q.add_argument("--password-file", help="read the password from this file instead of prompting")
+    q.add_argument("--database", help="database URL (default: MATCHER_DATABASE_URL, else SQLite in the user's "
+                                      "data folder)")
+    q.set_defaults(func=cmd_users)
+    q = usub.add_parser("list", help="list the navigators")
+    q.add_argument("--database", help="database URL")
+    q.set_defaults(func=cmd_users)
+
+    p = sub.add_parser("caseload", help="the caseload store: clients past their retention date")
+    csub = p.add_subparsers(dest="caseload_command", required=True)
+    q = csub.add_parser("retention", help="list (or --purge) the clients past their retention date")
+    q.add_argument("--purge", action="store_true", help="delete them (every row about them)")
+    q.add_argument("--as-of", help="the date to compare with (YYYY-MM-DD, default today)")
+    q.add_argument("--database", help="database URL")
+    q.set_defaults(func=cmd_caseload)
+
     p = sub.add_parser("report", help="the impact report of a scored intake file (HTML + JSON)")
-    p.add_argument("scored", help="a file written by matcher score (CSV, XLSX, JSONL, Parquet)")
+    p.add_argument("scored", nargs="?", help="a file written by matcher score (CSV, XLSX, JSONL, Parquet)")
+    p.add_argument("--database", help="build the report from the caseload store at this URL instead (clients' "
+                                      "current plans and their outcome events)")
     p.add_argument("-o", "--output", required=True, help="report.html (report.json is written beside it)")
     p.add_argument("--outcomes", help="outcome events: client_id,date,event,occupation,hourly_wage[,amount_usd,note]")
     p.add_argument("--fund-capital", type=float, default=120_000.0, help="the loan fund's capital in USD (120000)")
@@ -612,6 +690,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--area", help="OEWS area code for wages (default Louisville)")
     p.add_argument("--config", help="settings file (TOML)")
     p.add_argument("--token-file", help="file holding the bearer token the API requires (else MATCHER_API_TOKEN)")
+    p.add_argument("--database", help="caseload store URL (default: MATCHER_DATABASE_URL, else SQLite in the "
+                                      "user's data folder, created on first use)")
+    p.add_argument("--no-caseload", action="store_true", help="serve without the caseload store")
     p.set_defaults(func=cmd_serve)
     return ap
 

@@ -92,6 +92,7 @@ class Session:
     created: float
     seen: float
     authed: bool = False
+    navigator: str = ""                              # who signed in (caseload store), else ''
     jobs: set = field(default_factory=set)
     workspace: dict = field(default_factory=dict)   # the opening page's intake and openings
 
@@ -210,7 +211,7 @@ def _form_record(form) -> tuple[dict, dict, list[str]]:
 
 # --- the app -------------------------------------------------------------------------------------
 def add_web(app, engine, lock: threading.Lock, store, token: str | None, max_upload_bytes: int,
-            state_view=None) -> None:
+            state_view=None, caseload=None) -> None:
     """Register the web pages on ``app`` (the API's app: same engine, lock, job store, headers).
     ``state_view(state)``: the engine with another default licence state (the API's views)."""
     from .api import ApiError, _plain
@@ -240,9 +241,10 @@ def add_web(app, engine, lock: threading.Lock, store, token: str | None, max_upl
     # --- rendering and the session cookie ---
     def page(request: Request, sess: Session | None, template: str, status: int = 200, **ctx) -> HTMLResponse:
         ctx.setdefault("title", "matcher")
-        ctx.update(csrf=sess.csrf if sess else "", signed_in=bool(sess and (sess.authed or not token)),
-                   token_required=bool(token), path=request.url.path, versions=versions(),
-                   openings_loaded=engine.openings is not None)
+        ctx.update(csrf=sess.csrf if sess else "", signed_in=bool(sess and sess.authed),
+                   token_required=bool(token) or accounts(), path=request.url.path, versions=versions(),
+                   openings_loaded=engine.openings is not None, caseload=caseload is not None,
+                   navigator=sess.navigator if sess else "")
         resp = HTMLResponse(env.get_template(f"web/{template}").render(**ctx), status_code=status)
         if sess is not None:
             _set_cookie(request, resp, sess)
@@ -259,11 +261,20 @@ def add_web(app, engine, lock: threading.Lock, store, token: str | None, max_upl
 
     app.state.web_error_page = error_page
 
+    def accounts() -> bool:
+        """Navigators sign in with their name and password when the caseload store has any."""
+        if caseload is None:
+            return False
+        try:
+            return bool(caseload.navigators_list())
+        except Exception:  # noqa: BLE001 - a database problem: fall back to the server token
+            return False
+
     def session(request: Request) -> tuple[Session, Response | None]:
         """The caller's session (a new one if none), and a redirect to the login page when the
-        server has a token and the session has not given it."""
-        sess = sessions.get(request.cookies.get(COOKIE)) or sessions.new(authed=not token)
-        if token and not sess.authed:
+        server has a token (or navigator accounts) and the session has not signed in."""
+        sess = sessions.get(request.cookies.get(COOKIE)) or sessions.new(authed=not (token or accounts()))
+        if (token or accounts()) and not sess.authed:
             nxt = request.url.path if request.method == "GET" else "/client"
             resp = RedirectResponse(f"/login?next={quote(nxt)}", status_code=303)
             _set_cookie(request, resp, sess)
@@ -298,32 +309,44 @@ def add_web(app, engine, lock: threading.Lock, store, token: str | None, max_upl
 
     @app.get("/login", include_in_schema=False)
     def login_page(request: Request, next: str = "/client"):
-        sess = sessions.get(request.cookies.get(COOKIE)) or sessions.new(authed=not token)
-        if not token or sess.authed:
+        need = bool(token or accounts())
+        sess = sessions.get(request.cookies.get(COOKIE)) or sessions.new(authed=not need)
+        if not need or sess.authed:
             return RedirectResponse(_safe_next(next), status_code=303)
-        return page(request, sess, "login.html", title="Sign in", next=_safe_next(next), failed=False)
+        return page(request, sess, "login.html", title="Sign in", next=_safe_next(next), failed=False,
+                    accounts=accounts())
 
     @app.post("/login", include_in_schema=False)
     async def login(request: Request):
         sess = sessions.get(request.cookies.get(COOKIE)) or sessions.new(authed=not token)
         form = await read_form(request, sess)
         nxt = _safe_next(form.get("next") if isinstance(form.get("next"), str) else None)
-        if not token:
+        use_accounts = accounts()
+        if not (token or use_accounts):
             return RedirectResponse(nxt, status_code=303)
         addr = _client_addr(request)
         if sessions.login_blocked(addr):
             return page(request, sess, "login.html", status=429, title="Sign in", next=nxt, failed=True,
-                        message="Too many wrong tokens from this computer: wait 15 minutes.")
-        given = form.get("token")
-        if isinstance(given, str) and hmac.compare_digest(given.strip().encode(), token.encode()):
+                        accounts=use_accounts, message="Too many failed sign-ins from this computer: wait 15 minutes.")
+        who = ""
+        if use_accounts:
+            name, pw = form.get("name"), form.get("password")
+            nav = (caseload.check_password(name, pw) if isinstance(name, str) and isinstance(pw, str) else None)
+            ok, who = nav is not None, (nav.name if nav else "")
+        else:
+            given = form.get("token")
+            ok = isinstance(given, str) and hmac.compare_digest(given.strip().encode(), token.encode())
+        if ok:
             sessions.drop(sess.id)                 # a new session id once signed in
             new = sessions.new(authed=True)
+            new.navigator = who
             resp = RedirectResponse(nxt, status_code=303)
             _set_cookie(request, resp, new)
             return resp
         sessions.login_failed(addr)
         return page(request, sess, "login.html", status=401, title="Sign in", next=nxt, failed=True,
-                    message="That is not the token of this server.")
+                    accounts=use_accounts,
+                    message="Wrong name or password." if use_accounts else "That is not the token of this server.")
 
     @app.post("/logout", include_in_schema=False)
     async def logout(request: Request):
@@ -643,6 +666,159 @@ def add_web(app, engine, lock: threading.Lock, store, token: str | None, max_upl
         result = await run_in_threadpool(run, _rank, eng, opening_id, ws["records"])
         return page(request, sess, "openings.html", title="Openings",
                     **openings_ctx(sess, selected=opening_id, result=result))
+
+    # --- caseload pages ---
+    def need_caseload():
+        if caseload is None:
+            raise ApiError(404, "This server has no caseload store (start it without --no-caseload).")
+
+    def who(sess: Session) -> str:
+        return sess.navigator or ("service" if token else "local")
+
+    @app.post("/caseload/save", include_in_schema=False)
+    async def caseload_save(request: Request):
+        from .api import _plain as plain
+
+        need_caseload()
+        sess, redirect = session(request)
+        if redirect:
+            return redirect
+        form = await read_form(request, sess)
+        values, record, problems = _form_record(form)
+        if problems:
+            raise ApiError(400, "; ".join(problems))
+        consent = form.get("consent_date") if isinstance(form.get("consent_date"), str) else ""
+        import datetime
+
+        try:
+            consent_d = datetime.date.fromisoformat(consent) if consent else None
+        except ValueError:
+            raise ApiError(400, "Consent date: YYYY-MM-DD") from None
+        intake = {k: v for k, v in record.items()}
+
+        def go():
+            eng = engine_for(values)
+            a = eng.assess(record)
+            return a
+
+        a = await run_in_threadpool(run, go)
+        cid = await run_in_threadpool(caseload.create_client, intake, plain(a.row),
+                                      plain(a.plan.to_dict()) if a.plan else None, plain(engine.versions()),
+                                      who(sess), consent_d, None, None)
+        return RedirectResponse(f"/caseload/{cid}", status_code=303)
+
+    @app.get("/caseload", include_in_schema=False)
+    def caseload_page(request: Request, navigator: str = "", status: str = "", overdue: str = "",
+                      as_of: str = ""):
+        need_caseload()
+        sess, redirect = session(request)
+        if redirect:
+            return redirect
+        import datetime
+
+        try:
+            as_of_d = datetime.date.fromisoformat(as_of) if as_of else None
+        except ValueError:
+            raise ApiError(400, "As of: YYYY-MM-DD") from None
+        total, items = caseload.list(navigator=navigator[:100] or None, status=status[:20] or None,
+                                     overdue=True if overdue == "yes" else (False if overdue == "no" else None),
+                                     limit=500, as_of=as_of_d)
+        navs = [n.name for n in caseload.navigators_list()]
+        return page(request, sess, "caseload.html", title="Caseload", items=items, total=total, navs=navs,
+                    f={"navigator": navigator, "status": status, "overdue": overdue, "as_of": as_of})
+
+    @app.get("/caseload/{client_id}", include_in_schema=False)
+    def caseload_client(request: Request, client_id: str):
+        need_caseload()
+        sess, redirect = session(request)
+        if redirect:
+            return redirect
+        from .store import StoreError
+
+        try:
+            c = caseload.get(client_id[:64], by=who(sess))
+        except StoreError:
+            raise ApiError(404, "No client with this id (it may have been deleted).") from None
+        from .store import EVENTS
+
+        return page(request, sess, "caseload_client.html", title="Client history", c=c, events=EVENTS,
+                    audit=caseload.audit_trail(c["id"]))
+
+    @app.post("/caseload/{client_id}/events", include_in_schema=False)
+    async def caseload_event(request: Request, client_id: str):
+        need_caseload()
+        sess, redirect = session(request)
+        if redirect:
+            return redirect
+        form = await read_form(request, sess)
+        import datetime
+
+        def f(name):
+            v = form.get(name)
+            return v.strip() if isinstance(v, str) else ""
+
+        try:
+            when = datetime.date.fromisoformat(f("date"))
+            wage = float(f("hourly_wage")) if f("hourly_wage") else None
+            amount = float(f("amount_usd").replace(",", "")) if f("amount_usd") else None
+        except ValueError:
+            raise ApiError(400, "Date: YYYY-MM-DD; wage and amount: numbers.") from None
+        from .store import StoreError
+
+        try:
+            caseload.add_event(client_id[:64], f("event"), when, who(sess), occupation=f("occupation"),
+                               hourly_wage=wage, amount_usd=amount, note=f("note"))
+        except StoreError:
+            raise ApiError(404, "No client with this id.") from None
+        return RedirectResponse(f"/caseload/{client_id}", status_code=303)
+
+    @app.post("/caseload/{client_id}/replan", include_in_schema=False)
+    async def caseload_replan(request: Request, client_id: str):
+        from .api import _plain as plain
+
+        need_caseload()
+        sess, redirect = session(request)
+        if redirect:
+            return redirect
+        await read_form(request, sess)
+        intake = caseload.intake(client_id[:64])
+        a = await run_in_threadpool(run, engine.assess, intake)
+        caseload.replan(client_id[:64], plain(a.row), plain(a.plan.to_dict()) if a.plan else None,
+                        plain(engine.versions()), who(sess))
+        return RedirectResponse(f"/caseload/{client_id}", status_code=303)
+
+    @app.post("/caseload/{client_id}/delete", include_in_schema=False)
+    async def caseload_delete(request: Request, client_id: str):
+        need_caseload()
+        sess, redirect = session(request)
+        if redirect:
+            return redirect
+        await read_form(request, sess)
+        await run_in_threadpool(caseload.delete_client, client_id[:64], who(sess))
+        return RedirectResponse("/caseload", status_code=303)
+
+    @app.get("/caseload-report", include_in_schema=False)
+    def caseload_report(request: Request, as_of: str = ""):
+        need_caseload()
+        sess, redirect = session(request)
+        if redirect:
+            return redirect
+        import datetime
+
+        from .report import ReportConfig, build_report, report_html
+
+        scored, outcomes = caseload.scored_frame()
+        if not len(scored):
+            raise ApiError(400, "The caseload is empty: save a client first.")
+        try:
+            cfg = ReportConfig(as_of=datetime.date.fromisoformat(as_of) if as_of else None)
+        except ValueError:
+            raise ApiError(400, "As of: YYYY-MM-DD") from None
+        with lock:
+            rep = build_report(scored, outcomes, cfg, taxonomy=engine.taxonomy)
+        resp = HTMLResponse(report_html(rep, stylesheet_href="/static/report.css"))
+        _set_cookie(request, resp, sess)
+        return resp
 
     # --- report page ---
     @app.get("/report", include_in_schema=False)

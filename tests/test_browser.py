@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -56,7 +57,8 @@ def _free_port() -> int:
 def server(tmp_path_factory):
     """``matcher serve`` on 127.0.0.1 with the sample openings and a token; stopped at the end."""
     port = _free_port()
-    env = {**os.environ, "MATCHER_API_TOKEN": TOKEN, "TMPDIR": str(tmp_path_factory.mktemp("srv"))}
+    env = {**os.environ, "MATCHER_API_TOKEN": TOKEN, "TMPDIR": str(tmp_path_factory.mktemp("srv")),
+           "XDG_DATA_HOME": str(tmp_path_factory.mktemp("data"))}
     exe = Path(sys.executable).with_name("matcher")
     cmd = ([str(exe)] if exe.exists() else [sys.executable, "-c", "from matcher.cli import main; main()"]) + \
         ["serve", "--host", "127.0.0.1", "--port", str(port), "--openings", str(OPENINGS)]
@@ -337,3 +339,43 @@ def test_longest_sample_plans_print_on_one_page(browser, tmp_path):
             pages[(i, plan.client["onet_code"], lang)] = _pdf_pages(browser)
     assert len(pages) == 4 * len(available_languages())
     assert {k: v for k, v in pages.items() if v != 1} == {}
+
+
+def test_caseload_in_the_browser(server, browser):
+    """Save a client and the plan, record an outcome, see the client overdue once the clock moves
+    past the planned licence, and open the caseload's impact report (issue 15)."""
+    d = browser
+    d.set_window_size(1366, 768)
+    problems: list[str] = []
+    d.get(server + "/client")
+    if "/login" in d.current_url:
+        d.find_element(By.ID, "token").send_keys(TOKEN, Keys.ENTER)
+        _wait(d, EC.presence_of_element_located((By.ID, "f-previous_title")))
+    d.find_element(By.ID, "f-zip").send_keys("40214")
+    d.find_element(By.ID, "f-previous_title").send_keys("enfermera", Keys.ENTER)
+    _wait(d, EC.presence_of_element_located((By.ID, "save-client")))
+    d.find_element(By.ID, "f-consent").send_keys(date.today().isoformat())
+    button = d.find_element(By.ID, "save-client")
+    d.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+    button.click()
+    _wait(d, EC.presence_of_element_located((By.ID, "add-event")))
+    assert "Registered Nurses" in d.page_source and d.find_element(By.ID, "client-state").text == "on time"
+    problems += _axe(d, "client history")
+    d.find_element(By.ID, "f-date").send_keys(date.today().isoformat())
+    Select(d.find_element(By.ID, "f-event")).select_by_value("hired")
+    d.find_element(By.ID, "f-occ").send_keys("31-1131.00")
+    d.find_element(By.ID, "f-wage").send_keys("17.25")
+    d.find_element(By.ID, "add-event").click()
+    _wait(d, EC.text_to_be_present_in_element((By.ID, "events"), "hired"))
+    _shot(d, "caseload_client", full=True)
+    # the clock moves two years on: the licence planned at about ten months is overdue
+    later = (date.today() + timedelta(days=730)).isoformat()
+    d.get(server + f"/caseload?as_of={later}&overdue=yes")
+    rows = d.find_elements(By.CSS_SELECTOR, "#caseload tbody tr")
+    assert rows and "overdue" in rows[0].text and "licence" in rows[0].text
+    problems += _axe(d, "caseload")
+    _shot(d, "caseload_overdue")
+    d.find_element(By.LINK_TEXT, "Impact report of the caseload").click()
+    _wait(d, EC.presence_of_element_located((By.ID, "h-outcomes")))
+    assert d.find_element(By.TAG_NAME, "h1").text == "Impact report"
+    assert not problems, "\n".join(problems)
