@@ -79,6 +79,16 @@ def cmd_normalize(args) -> int:
         return 0
     if not args.input or not args.column or not args.output:
         raise MatcherError("normalize needs INPUT, -c COLUMN and -o OUTPUT (or --text TITLE)")
+    if args.engine == "dask":
+        from .distributed import normalize_file_dask
+
+        with _progress(None, not args.no_progress) as bar:
+            st = normalize_file_dask(args.input, args.output, args.column, args.language_column, args.country_column,
+                                     top=args.top, scheduler=args.scheduler, n_workers=args.n_jobs,
+                                     partition_rows=args.partition_rows, progress=bar.update)
+        print(f"normalized {st['rows']} rows into {args.output} in {st['seconds']}s on Dask "
+              f"({st['partitions']} partitions)", file=sys.stderr)
+        return 0
     cache: dict = {}   # (title, language, country) -> output row values; small tuples, not result objects
     t0 = time.time()
     n = 0
@@ -334,10 +344,26 @@ def cmd_score(args) -> int:
                 chunk_size=args.chunk_size, n_jobs=args.n_jobs)          # every option problem before any work
     from .io import refuse_same_file
 
-    refuse_same_file(args.output, args.intake, args.openings)
+    if not (args.engine == "dask" and Path(args.intake).is_dir()):
+        refuse_same_file(args.output, args.intake, args.openings)
     engine = _engine(args, openings=args.openings, openings_mapping=_pairs(args.openings_map, "--openings-map"),
                      openings_sheet=args.openings_sheet, top_pathways=args.top_pathways,
                      top_openings=args.top_openings)
+    if args.engine == "dask":
+        from dataclasses import replace
+
+        from .distributed import score_file_dask
+
+        cfg = replace(engine.config, chunk_size=args.chunk_size)
+        with _progress(None, not args.no_progress) as bar:
+            stats = score_file_dask(args.intake, args.output, config=cfg, settings=engine.settings,
+                                    prepared_openings=engine.openings, mapping=_pairs(args.map, "--map"),
+                                    scheduler=args.scheduler, n_workers=args.n_jobs if args.n_jobs > 1 else None,
+                                    partition_rows=args.partition_rows, progress=bar.update)
+        print(f"scored {stats['rows']} rows into {args.output} in {stats['seconds']}s ({stats['rows_per_second']} "
+              f"rows/s) on {stats['workers']} Dask workers, {stats['partitions']} partitions: {stats['ok']} ok, "
+              f"{stats['partial']} partial, {stats['error']} error", file=sys.stderr)
+        return 0
     with _progress(None, not args.no_progress) as bar:
         stats = engine.score_file(args.intake, args.output, mapping=_pairs(args.map, "--map"),
                                   chunk_size=args.chunk_size, n_jobs=args.n_jobs, sheet=args.sheet,
@@ -536,6 +562,14 @@ def cmd_serve(args) -> int:
 
 
 # --- parser -----------------------------------------------------------------------------------
+def _dask_options(p) -> None:
+    p.add_argument("--engine", choices=["local", "dask"], default="local",
+                   help="local: this machine's processes (default); dask: a Dask cluster (matcher.distributed)")
+    p.add_argument("--scheduler", help="with --engine dask: the scheduler's address (tcp://host:8786); without "
+                                       "it a local cluster is started and stopped for the run")
+    p.add_argument("--partition-rows", type=int, default=20_000, help="with --engine dask: rows per partition "
+                                                                      "(cut at record boundaries)")
+
 def _client_options(p) -> None:
     """The client options shared by ``pathways`` and ``plan``."""
     p.add_argument("--onet", required=True, help="the client's O*NET-SOC code, e.g. 29-1141.00")
@@ -573,6 +607,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", type=int, default=25_000, help="rows read, matched and written at a time")
     p.add_argument("--n-jobs", type=int, default=None, help="worker processes for large files (default: every "
                    "core)")
+    _dask_options(p)
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=cmd_normalize)
 
@@ -646,6 +681,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("score", help="score an intake file: occupation, credential, pathways, openings")
+    _dask_options(p)
     p.add_argument("--openings-sheet", help="XLSX openings: the sheet to read, or 'all'")
     p.add_argument("--sheet", help="XLSX input: the sheet to read, or 'all' (sheets in order, with source_sheet)")
     p.add_argument("intake", help="intake file (CSV, XLSX, JSONL or Parquet)")

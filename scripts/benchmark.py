@@ -260,15 +260,39 @@ def bench_report(n: int) -> dict:
     return {"n_rows": n, "seconds": round(dt, 2), "peak_rss_mb": main_mb}
 
 
+def bench_dask(n: int, workers: int) -> dict:
+    """`matcher score --engine dask` on n intake rows with a local cluster of ``workers`` workers
+    (fresh process): rows/s and the peak RSS of the client and of each worker process."""
+    with tempfile.TemporaryDirectory() as d:
+        src = Path(d) / "intake.csv"
+        make_intake(n, src)
+        s = time.time()
+        main_mb, worker_mb = run_and_watch([sys.executable, "-m", "matcher.cli", "score", str(src), "-o",
+                                            str(Path(d) / "scored.parquet"), "--openings",
+                                            str(ROOT / "examples" / "openings_louisville.csv"), "--engine", "dask",
+                                            "--n-jobs", str(workers), "--no-progress"])
+        dt = time.time() - s
+    return {"n_rows": n, "workers": workers, "seconds": round(dt, 1), "rows_per_s": round(n / dt),
+            "peak_rss_mb_client": main_mb, "peak_rss_mb_worker": worker_mb}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--titles", type=int, default=100_000)
     ap.add_argument("--intake", type=int, default=100_000)
     ap.add_argument("--n-jobs", type=int, default=2)
     ap.add_argument("--only", choices=["titles", "intake", "normalize", "report"])
+    ap.add_argument("--engine", choices=["local", "dask"], default="local",
+                    help="dask: only the Dask benchmark (--intake rows, 1 and --n-jobs local workers)")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
     report = {}
+    if args.engine == "dask":
+        report["dask"] = [bench_dask(args.intake, w) for w in sorted({1, args.n_jobs})]
+        print(json.dumps(report["dask"], indent=2), flush=True)
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        return 0
     if args.only in (None, "titles"):
         report["titles"] = bench_titles(args.titles, args.n_jobs)
         print(json.dumps(report["titles"], indent=2), flush=True)
