@@ -175,8 +175,16 @@ class IntakeScorer:
         clients against an opening with ``OpeningRanker.rank_clients``."""
         return self._score_rows(df, columns)[1]
 
+    def _tick(self, stage: str, since: float) -> float:
+        """Add the seconds since ``since`` to ``timings_[stage]`` (where a run's time goes); returns now."""
+        now = time.perf_counter()
+        timings = self.__dict__.setdefault("timings_", {})
+        timings[stage] = timings.get(stage, 0.0) + (now - since)
+        return now
+
     def _score_rows(self, df: pd.DataFrame, columns: Mapping[str, str]) -> tuple[list[dict], list, list]:
         """(output rows, client profiles, plans) of a chunk, in order."""
+        t0 = time.perf_counter()
         raw = df.to_dict("records")
         records: list[ClientRecord | None] = []
         errors: list[str] = []
@@ -198,12 +206,15 @@ class IntakeScorer:
             except Exception as e:  # noqa: BLE001 - one bad row never stops the batch
                 records.append(None)
                 errors.append(f"line {r.get(ROW_LINE, '?')}: row could not be parsed ({type(e).__name__})")
+        t = self._tick("reading notes and fields", t0)
         titles = [rec.previous_title if rec else "" for rec in records]
         langs = [rec.language or None if rec else None for rec in records]
         title_res = self.titles.match_many(titles, languages=langs,
                                            countries=[normalize_country(rec.country) if rec else None for rec in records])
+        t = self._tick("title matching", t)
         cred_res = self.credentials.normalize_many([rec.credential if rec else "" for rec in records],
                                                    [rec.country if rec else "" for rec in records])
+        self._tick("credentials", t)
         rows = []
         for rec, err, tm, cr in zip(records, errors, title_res, cred_res):
             try:
@@ -253,6 +264,7 @@ class IntakeScorer:
                state, area, rec.work_authorized, rec.graduation_year)
         hit = self._path_cache.get(key)
         if hit is None:
+            t = time.perf_counter()
             ctx = ClientContext(code, state=state, area=area, english=rec.english_level,
                                 years_experience=rec.years_experience, budget_usd=rec.budget_usd,
                                 need_income_now=rec.needs_income_now, isced_level=isced, passed=rec.passed)
@@ -260,6 +272,7 @@ class IntakeScorer:
             plan = self.planner.plan(ctx, rec.work_authorized or None, rec.graduation_year, paths=paths)
             hit = (paths[:max(cfg.top_pathways, 5)], plan)
             self._path_cache[key] = hit
+            self._tick("pathways and plans", t)
         paths, plan = hit
         row.update(licence_state=state, wage_area=area)
         for i, p in enumerate(paths[:cfg.top_pathways], 1):
@@ -285,7 +298,9 @@ class IntakeScorer:
             okey = (key, rec.zip)        # openings also depend on the distance from the client's ZIP
             cells = self._openings_cache.get(okey)
             if cells is None:
+                t = time.perf_counter()
                 cells = self._openings_cache[okey] = self._openings_for_plan(prof, plan, cfg.top_openings)
+                self._tick("openings", t)
             for i, cell in enumerate(cells, 1):
                 row[f"opening_{i}"] = cell
         elif cfg.top_openings:

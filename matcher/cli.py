@@ -363,6 +363,7 @@ def cmd_score(args) -> int:
         print(f"scored {stats['rows']} rows into {args.output} in {stats['seconds']}s ({stats['rows_per_second']} "
               f"rows/s) on {stats['workers']} Dask workers, {stats['partitions']} partitions: {stats['ok']} ok, "
               f"{stats['partial']} partial, {stats['error']} error", file=sys.stderr)
+        print("time split (s): " + json.dumps(stats.get("time_split_s", {})), file=sys.stderr)
         return 0
     with _progress(None, not args.no_progress) as bar:
         stats = engine.score_file(args.intake, args.output, mapping=_pairs(args.map, "--map"),

@@ -97,10 +97,15 @@ def _build_matcher():
     return TitleMatcher.load()
 
 
-def _score_partition(df: pd.DataFrame, columns: dict, token: str) -> pd.DataFrame:
+def _score_partition(df: pd.DataFrame, columns: dict, token: str) -> tuple[pd.DataFrame, dict]:
+    """The scored partition and the seconds its stages took on the worker."""
     from distributed import get_worker
 
-    return getattr(get_worker(), "_matcher_scorer").score_frame(df, columns)
+    scorer = getattr(get_worker(), "_matcher_scorer")
+    before = dict(getattr(scorer, "timings_", {}))
+    out = scorer.score_frame(df, columns)
+    after = getattr(scorer, "timings_", {})
+    return out, {k: v - before.get(k, 0.0) for k, v in after.items()}
 
 
 def _normalize_partition(titles: list, languages: list, countries: list, top: int, token: str) -> list:
@@ -130,18 +135,37 @@ def _register(client, plugin) -> None:
     client.register_plugin(P(plugin))
 
 
-def _run_ordered(client, parts, submit, on_result, n_workers: int) -> None:
-    """Submit partitions (bounded in flight) and hand results on in input order."""
+def _run_ordered(client, parts, submit, on_result, n_workers: int, clock: dict | None = None) -> None:
+    """Submit partitions (bounded in flight) and hand results on in input order.  ``clock``
+    collects the client's seconds: reading partitions, waiting for results, writing them."""
+    clock = clock if clock is not None else {}
+    add = lambda k, t: clock.__setitem__(k, clock.get(k, 0.0) + time.perf_counter() - t)  # noqa: E731
     queue: deque = deque()
     limit = max(2, IN_FLIGHT_PER_WORKER * n_workers)
-    for i, part in enumerate(parts):
-        queue.append((i, part, submit(i, part)))
-        while len(queue) >= limit:
-            j, p, fut = queue.popleft()
-            on_result(j, p, fut.result())
-    while queue:
+
+    def drain_one():
         j, p, fut = queue.popleft()
-        on_result(j, p, fut.result())
+        t = time.perf_counter()
+        res = fut.result()
+        add("client waiting for workers", t)
+        t = time.perf_counter()
+        on_result(j, p, res)
+        add("client writing", t)
+
+    it = iter(parts)
+    i = 0
+    while True:
+        t = time.perf_counter()
+        part = next(it, None)
+        add("client reading", t)
+        if part is None:
+            break
+        queue.append((i, part, submit(i, part)))
+        i += 1
+        while len(queue) >= limit:
+            drain_one()
+    while queue:
+        drain_one()
 
 
 def score_file_dask(intake, output, config=None, settings=None, prepared_openings: pd.DataFrame | None = None,
@@ -187,23 +211,39 @@ def score_file_dask(intake, output, config=None, settings=None, prepared_opening
 
         import itertools
 
+        worker_time: dict = {}
+        clock: dict = {}
+
+        def take(res):
+            scored, timings = res
+            for k, v in timings.items():
+                worker_time[k] = worker_time.get(k, 0.0) + v
+            return scored
+
         if to_dir:
             out.mkdir(parents=True, exist_ok=True)
 
-            def on_result(i, part, scored):
+            def on_result(i, part, res):
+                scored = take(res)
                 with TableWriter(out / f"part-{i:05d}.parquet") as w:      # same cleaning, atomic
                     w.write(scored)
                 _count(stats, scored, progress)
 
-            _run_ordered(client, itertools.chain([first], parts), submit, on_result, workers)
+            _run_ordered(client, itertools.chain([first], parts), submit, on_result, workers, clock)
         else:
+            t_close = 0.0
             with TableWriter(out) as w:
-                def on_result(i, part, scored):
+                def on_result(i, part, res):
+                    scored = take(res)
                     w.write(scored)
                     _count(stats, scored, progress)
 
-                _run_ordered(client, itertools.chain([first], parts), submit, on_result, workers)
+                _run_ordered(client, itertools.chain([first], parts), submit, on_result, workers, clock)
+                t_close = time.perf_counter()
+            clock["client writing"] = clock.get("client writing", 0.0) + time.perf_counter() - t_close
         stats["workers"] = workers
+        stats["time_split_s"] = {**{f"workers: {k}": round(v, 1) for k, v in sorted(worker_time.items())},
+                                 **{k: round(v, 1) for k, v in clock.items()}}
     finally:
         client.close()
         if cluster is not None:

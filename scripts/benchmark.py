@@ -120,7 +120,7 @@ def bench_titles(n: int, n_jobs: int) -> dict:
     return out
 
 
-def run_and_watch(cmd) -> tuple[float, float]:
+def run_and_watch(cmd, stderr_out: list | None = None) -> tuple[float, float]:
     """Run a command; sample the resident memory of it and of its child processes every 0.1 s.
     Returns (peak MB of the main process, peak MB of any single child process)."""
     import psutil
@@ -139,8 +139,11 @@ def run_and_watch(cmd) -> tuple[float, float]:
         except psutil.Error:
             pass
         time.sleep(0.1)
+    err = proc.stderr.read().decode(errors="replace")
     if proc.returncode:
-        raise RuntimeError(proc.stderr.read().decode()[-2000:])
+        raise RuntimeError(err[-2000:])
+    if stderr_out is not None:
+        stderr_out.append(err)
     return round(main_peak, 1), round(child_peak, 1)
 
 
@@ -267,13 +270,16 @@ def bench_dask(n: int, workers: int) -> dict:
         src = Path(d) / "intake.csv"
         make_intake(n, src)
         s = time.time()
+        err: list = []
         main_mb, worker_mb = run_and_watch([sys.executable, "-m", "matcher.cli", "score", str(src), "-o",
                                             str(Path(d) / "scored.parquet"), "--openings",
                                             str(ROOT / "examples" / "openings_louisville.csv"), "--engine", "dask",
-                                            "--n-jobs", str(workers), "--no-progress"])
+                                            "--n-jobs", str(workers), "--no-progress"], err)
         dt = time.time() - s
+    split = next((json.loads(line.split(": ", 1)[1]) for line in err[0].splitlines()
+                  if line.startswith("time split (s): ")), {})
     return {"n_rows": n, "workers": workers, "seconds": round(dt, 1), "rows_per_s": round(n / dt),
-            "peak_rss_mb_client": main_mb, "peak_rss_mb_worker": worker_mb}
+            "peak_rss_mb_client": main_mb, "peak_rss_mb_worker": worker_mb, "time_split_s": split}
 
 
 def main(argv=None) -> int:
