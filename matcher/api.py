@@ -458,14 +458,6 @@ class _Guard:
                 pass
         return _error(status, message, code)
 
-    def _authorized(self, scope) -> bool:
-        for k, v in scope.get("headers", ()):
-            if k == b"authorization":
-                scheme, _, cred = v.decode("latin-1").partition(" ")
-                if scheme.lower() == "bearer":
-                    return hmac.compare_digest(cred.strip().encode(), self.token.encode())
-        return False
-
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)

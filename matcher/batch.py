@@ -312,10 +312,9 @@ class IntakeScorer:
 
 
 # --- workers ---------------------------------------------------------------------------------
-@lru_cache(maxsize=2)
-def _worker_scorer(config_items: tuple, settings_json: str, openings_key: str,
-                   openings_blob: bytes | None) -> IntakeScorer:
-    """One scorer per worker process (engines are loaded once, then reused for every chunk)."""
+def build_scorer(config_items: tuple, settings_json: str, openings_blob: bytes | None) -> IntakeScorer:
+    """A scorer from what travels to a worker process: the config's items, the settings as JSON
+    and the prepared openings pickled (joblib workers and Dask workers both build theirs here)."""
     import io as _io
     import json as _json
 
@@ -323,6 +322,13 @@ def _worker_scorer(config_items: tuple, settings_json: str, openings_key: str,
 
     openings = pd.read_pickle(_io.BytesIO(openings_blob)) if openings_blob else None
     return IntakeScorer(ScoreConfig(**dict(config_items)), openings, Settings.from_dict(_json.loads(settings_json)))
+
+
+@lru_cache(maxsize=2)
+def _worker_scorer(config_items: tuple, settings_json: str, openings_key: str,
+                   openings_blob: bytes | None) -> IntakeScorer:
+    """One scorer per worker process (engines are loaded once, then reused for every chunk)."""
+    return build_scorer(config_items, settings_json, openings_blob)
 
 
 def _score_part(config_items, settings_json, openings_key, openings_blob, df, columns):

@@ -83,14 +83,6 @@ class _Plugin:
             delattr(worker, f"_matcher_{self.name}")
 
 
-def _build_scorer(config_items: tuple, settings_json: str, openings_blob: bytes | None):
-    from .batch import IntakeScorer, ScoreConfig
-    from .config import Settings
-
-    openings = pd.read_pickle(_io.BytesIO(openings_blob)) if openings_blob else None
-    return IntakeScorer(ScoreConfig(**dict(config_items)), openings, Settings.from_dict(_json.loads(settings_json)))
-
-
 def _build_matcher():
     from .titles import TitleMatcher
 
@@ -202,7 +194,9 @@ def score_file_dask(intake, output, config=None, settings=None, prepared_opening
     stats = {"rows": 0, "ok": 0, "partial": 0, "error": 0, "partitions": 0}
     run = uuid.uuid4().hex[:8]
     try:
-        _register(client, _Plugin("scorer", _build_scorer, tuple(sorted(asdict(cfg).items())), settings_json, blob))
+        from .batch import build_scorer
+
+        _register(client, _Plugin("scorer", build_scorer, tuple(sorted(asdict(cfg).items())), settings_json, blob))
         workers = max(1, len(client.scheduler_info()["workers"]))
 
         def submit(i, part):

@@ -107,7 +107,14 @@ def test_clients_events_replan_status(store):
 
 
 def test_delete_leaves_nothing_and_the_audit_has_no_values(store, tmp_path):
+    # the client sits among others, so its pages stay in use after the deletion
+    for i in range(40):
+        store.create_client(dict(NURSE, client_id=f"O{i}", notes=f"other client {i} " * 20), _row(), {"p": i}, {},
+                            by="amina")
     cid = store.create_client(dict(NURSE), _row(), {"plan": "Zyxwvut"}, {}, by="amina")
+    for i in range(40, 60):
+        store.create_client(dict(NURSE, client_id=f"O{i}", notes=f"other client {i} " * 20), _row(), {"p": i}, {},
+                            by="amina")
     store.add_event(cid, "hired", date.today(), by="amina", note="told us Zyxwvut moved")
     store.delete_client(cid, by="amina")
     with pytest.raises(StoreError):
@@ -118,11 +125,13 @@ def test_delete_leaves_nothing_and_the_audit_has_no_values(store, tmp_path):
     from sqlalchemy import text
 
     with store.engine.connect() as c:
-        for t in ("clients", "plans", "events"):
-            assert c.execute(text(f"SELECT count(*) FROM {t}")).scalar() == 0
+        assert c.execute(text("SELECT count(*) FROM clients WHERE id = :i"), {"i": cid}).scalar() == 0
+        for t in ("plans", "events"):
+            assert c.execute(text(f"SELECT count(*) FROM {t} WHERE client_id = :i"), {"i": cid}).scalar() == 0
     if store.engine.dialect.name == "sqlite":
         raw = Path(store.url[len("sqlite:///"):]).read_bytes()
-        assert b"Zyxwvut" not in raw and b"998877" not in raw          # no readable copy in the file
+        assert b"Zyxwvut" not in raw                                     # no readable copy in the file
+        assert b"other client 59" in raw and b"998877" not in raw      # the others stay readable
 
 
 def test_retention_and_purge(store):
