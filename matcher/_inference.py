@@ -164,22 +164,49 @@ class TreeEnsemble:
         depth = int(max(p.nodes["depth"].max() for p in preds))
         return cls(baseline=float(np.ravel(model._baseline_prediction)[0]), depth=depth, **arr)
 
+    BLOCK_ROWS = 4096        # rows evaluated at once: bounds the working arrays to a few MB
+
     def raw(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, np.float64)
-        n, T = X.shape[0], self.feature.shape[0]
-        if n == 0:
+        if X.shape[0] == 0:
             return np.zeros(0)
-        tree = np.arange(T)[None, :]
-        node = np.zeros((n, T), np.int32)
-        rows = np.arange(n)[:, None]
-        for _ in range(self.depth):
-            leaf = self.is_leaf[tree, node]
-            if leaf.all():
-                break
-            x = X[rows, self.feature[tree, node]]
-            go_left = np.where(np.isnan(x), self.missing_left[tree, node], x <= self.threshold[tree, node])
-            node = np.where(leaf, node, np.where(go_left, self.left[tree, node], self.right[tree, node]))
-        return self.baseline + self.value[tree, node].sum(axis=1)
+        return np.concatenate([self._raw_block(X[i:i + self.BLOCK_ROWS]) for i in range(0, X.shape[0], self.BLOCK_ROWS)])
+
+    def _flat(self):
+        """The node arrays flattened (tree t's node k at t * width + k), built once."""
+        f = self.__dict__.get("_flat_")
+        if f is None:
+            T, W = self.feature.shape
+            f = self.__dict__["_flat_"] = (
+                W, self.feature.ravel().astype(np.int64), self.threshold.ravel(),
+                (self.left + np.arange(T)[:, None] * W).ravel().astype(np.int64),
+                (self.right + np.arange(T)[:, None] * W).ravel().astype(np.int64),
+                self.is_leaf.ravel(), self.value.ravel(), self.missing_left.ravel())
+        return f
+
+    def _raw_block(self, X: np.ndarray) -> np.ndarray:
+        """Every (row, tree) pair walks down its tree; pairs that reach a leaf leave the working set,
+        so each level only moves the pairs still inside a tree."""
+        W, feat, thr, left, right, is_leaf, value, missing_left = self._flat()
+        n, nf = X.shape
+        T = self.feature.shape[0]
+        Xf = X.ravel()
+        node = np.tile(np.arange(T, dtype=np.int64) * W, n)       # the root of every pair's tree
+        offset = np.repeat(np.arange(n, dtype=np.int64) * nf, T)  # where the pair's row starts in Xf
+        pair = np.arange(n * T)
+        final = node.copy()
+        for _ in range(self.depth + 1):
+            leaf = is_leaf[node]
+            if leaf.any():
+                final[pair[leaf]] = node[leaf]
+                inside = ~leaf
+                node, offset, pair = node[inside], offset[inside], pair[inside]
+                if not len(node):
+                    break
+            x = Xf[offset + feat[node]]
+            go_left = np.where(np.isnan(x), missing_left[node], x <= thr[node])
+            node = np.where(go_left, left[node], right[node])
+        return self.baseline + value[final].reshape(n, T).sum(axis=1)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         p1 = 1.0 / (1.0 + np.exp(-self.raw(X)))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["is_missing", "BoundedCache", "CACHE_LIMITS", "merge_output"]
+__all__ = ["is_missing", "BoundedCache", "CACHE_LIMITS", "merge_output", "release_memory"]
 
 _MISSING_STRINGS = {"", "nan", "none", "null", "n/a", "na", "<na>", "nat"}
 
@@ -24,34 +24,40 @@ def is_missing(value) -> bool:
         return False
 
 
-# Limits of the per-instance caches (entries).  A cache that reaches its limit is emptied and
-# refilled: memory stays bounded whatever the input, and no cache outlives its owner.
+# Limits of the per-instance caches (entries).  A full cache drops its oldest entry for each new
+# one: memory stays bounded whatever the input, and no cache outlives its owner.  The limits are
+# set by size: a plan, a set of candidate routes or a similarity row is 20-30 KB, so those caches
+# hold about 12 MB each at most (a Dask or joblib worker stays under 600 MB).
 CACHE_LIMITS = {
     "place": 50_000,          # batch: ZIP -> (state, area, message)
-    "notes": 50_000,          # batch: notes text -> extracted facts
-    "plans": 4_000,           # batch: client profile -> (pathways, plan)
-    "openings": 20_000,       # batch: (profile, ZIP) -> opening cells
+    "notes": 20_000,          # batch: notes text -> extracted facts
+    "plans": 500,             # batch: client profile -> (pathways, plan)
+    "openings": 5_000,        # batch: (profile, ZIP) -> opening cells
     "titles": 50_000,         # normalize command: (title, language, country) -> output row
     "credentials": 50_000,    # credential normalizer: (text, country) -> result
     "credential_titles": 20_000,
-    "zips": 100_000,          # geography: ZIP -> zipcodes record
-    "occupation_vectors": 5_000,  # openings: occupation -> similarity to every opening
-    "routes": 20_000,         # pathways: (occupation, state, area, exams done) -> candidates
-    "similarity_rows": 2_000,  # similarity: occupation -> similarity row
+    "zips": 100_000,          # geography: ZIP -> (state, county, latitude, longitude)
+    "wage_figures": 20_000,   # wages: (occupation, area) -> OEWS figures
+    "occupation_vectors": 5_000,  # openings: occupation -> similarity to every opening (fewer for big files)
+    "routes": 500,            # pathways: (occupation, state, area, exams done) -> candidates
+    "similarity_rows": 500,   # similarity: occupation -> similarity row and its parts
+    "similar": 200,           # similarity: occupation -> its most similar occupations
     "guesses": 20_000,        # occupation chooser: notes phrase -> title match
 }
 
 
 class BoundedCache(dict):
-    """A dict that empties itself when it would hold more than ``limit`` entries."""
+    """A dict that drops its oldest entry when it would hold more than ``limit`` entries."""
 
     def __init__(self, limit: int | str):
         super().__init__()
         self.limit = CACHE_LIMITS[limit] if isinstance(limit, str) else int(limit)
+        if self.limit < 1:
+            raise ValueError(f"a cache limit must be at least 1 (got {self.limit})")
 
     def __setitem__(self, key, value):
         if key not in self and len(self) >= self.limit:
-            self.clear()
+            del self[next(iter(self))]
         super().__setitem__(key, value)
 
 
@@ -66,3 +72,19 @@ def merge_output(chunk, extra):
     base = chunk.drop(columns=[c for c in RESERVED_COLUMNS if c in chunk.columns]).reset_index(drop=True)
     clash = {c: f"{c}_input" for c in base.columns if c in extra.columns}
     return pd.concat([base.rename(columns=clash) if clash else base, extra.reset_index(drop=True)], axis=1)
+
+
+def release_memory() -> None:
+    """Hand freed heap memory back to the system (glibc's ``malloc_trim``; elsewhere nothing).
+    A worker calls it after loading the model and after each partition: Python frees the
+    temporary arrays of a batch, but glibc keeps the pages unless asked."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass

@@ -85,10 +85,8 @@ class IntakeScorer:
     def __init__(self, config: ScoreConfig | None = None, openings: pd.DataFrame | None = None, settings=None,
                  planner=None, title_matcher=None):
         self.config = config or ScoreConfig()
-        self.openings = openings
         from .config import Settings
         from .credentials import CredentialNormalizer
-        from .openings import OpeningRanker
         from .pathways import ClientContext
         from .plan import Planner
         from .taxonomy import load_taxonomy
@@ -101,8 +99,8 @@ class IntakeScorer:
         self.credentials = CredentialNormalizer(self.taxonomy, title_matcher=self.titles)
         self.pathways = self.planner.ranker
         self.pathways.resolve_place(ClientContext("00-0000.00", state=self.config.state, area=self.config.area))
-        self.opening_ranker = (OpeningRanker(self.pathways, self.settings.openings).fit(openings)
-                               if openings is not None and len(openings) else None)
+        self.opening_ranker = None
+        self.set_openings(openings)
         self.notes = NotesExtractor(exams=self.pathways.exams)
         from .occupation import OccupationChooser
 
@@ -111,6 +109,17 @@ class IntakeScorer:
         self._notes_cache = BoundedCache("notes")
         self._place_cache = BoundedCache("place")
         self._openings_cache = BoundedCache("openings")
+
+    def set_openings(self, openings: pd.DataFrame | None) -> "IntakeScorer":
+        """Rank these openings from now on (a frame passed through ``prepare_openings``; None: none)."""
+        from .openings import OpeningRanker
+
+        self.openings = openings
+        self.opening_ranker = (OpeningRanker(self.pathways, self.settings.openings).fit(openings)
+                               if openings is not None and len(openings) else None)
+        if hasattr(self, "_openings_cache"):
+            self._openings_cache.clear()
+        return self
 
     def _place(self, zip_code: str) -> tuple[str, str, str]:
         """(state, OEWS area, message) for a row: its ZIP decides when the project has that state's
@@ -167,7 +176,9 @@ class IntakeScorer:
         rows, _, _ = self._score_rows(df, columns)
         # every output cell is text (empty where not applicable), so the columns have one type in
         # CSV, XLSX, JSONL and Parquet alike
-        out = pd.DataFrame(rows, columns=output_columns(self.config)).astype(object).fillna("").astype(str)
+        # object columns from the start: a chunk whose column holds whole numbers and blanks must not
+        # turn 24 into "24.0" (its type would then depend on which rows share the chunk)
+        out = pd.DataFrame(rows, columns=output_columns(self.config), dtype=object).fillna("").astype(str)
         return merge_output(df, out)
 
     def client_profiles(self, df: pd.DataFrame, columns: Mapping[str, str]) -> list:

@@ -15,7 +15,7 @@ from typing import Sequence
 import pandas as pd
 
 from ._util import merge_output
-from .errors import MatcherError, MissingColumnsError
+from .errors import InputError, MatcherError, MissingColumnsError
 
 def _default_jobs() -> int:
     """Worker processes by default: every core this process may use."""
@@ -346,25 +346,31 @@ def cmd_score(args) -> int:
 
     if not (args.engine == "dask" and Path(args.intake).is_dir()):
         refuse_same_file(args.output, args.intake, args.openings)
-    engine = _engine(args, openings=args.openings, openings_mapping=_pairs(args.openings_map, "--openings-map"),
-                     openings_sheet=args.openings_sheet, top_pathways=args.top_pathways,
-                     top_openings=args.top_openings)
+    if args.shared_storage and args.engine != "dask":
+        raise InputError("--shared-storage applies to --engine dask only")
     if args.engine == "dask":
-        from dataclasses import replace
-
         from .distributed import score_file_dask
 
-        cfg = replace(engine.config, chunk_size=args.chunk_size)
+        # the client reads the files and checks the options; the models load on the workers only
+        cfg = ScoreConfig(area=args.area or ScoreConfig().area, state=args.state or "KY", top_pathways=args.top_pathways,
+                          top_openings=args.top_openings, chunk_size=args.chunk_size)
         with _progress(None, not args.no_progress) as bar:
-            stats = score_file_dask(args.intake, args.output, config=cfg, settings=engine.settings,
-                                    prepared_openings=engine.openings, mapping=_pairs(args.map, "--map"),
-                                    scheduler=args.scheduler, n_workers=args.n_jobs if args.n_jobs > 1 else None,
-                                    partition_rows=args.partition_rows, progress=bar.update)
+            stats = score_file_dask(args.intake, args.output, config=cfg, settings=_settings(args),
+                                    openings=args.openings,
+                                    openings_mapping=_pairs(args.openings_map, "--openings-map"),
+                                    openings_sheet=args.openings_sheet, mapping=_pairs(args.map, "--map"),
+                                    scheduler=args.scheduler, n_workers=args.n_jobs,
+                                    partition_rows=args.partition_rows, progress=bar.update,
+                                    shared_storage=args.shared_storage)
         print(f"scored {stats['rows']} rows into {args.output} in {stats['seconds']}s ({stats['rows_per_second']} "
               f"rows/s) on {stats['workers']} Dask workers, {stats['partitions']} partitions: {stats['ok']} ok, "
               f"{stats['partial']} partial, {stats['error']} error", file=sys.stderr)
         print("time split (s): " + json.dumps(stats.get("time_split_s", {})), file=sys.stderr)
+        print("worker peak RSS (MB): " + json.dumps(stats.get("worker_peak_rss_mb", [])), file=sys.stderr)
         return 0
+    engine = _engine(args, openings=args.openings, openings_mapping=_pairs(args.openings_map, "--openings-map"),
+                     openings_sheet=args.openings_sheet, top_pathways=args.top_pathways,
+                     top_openings=args.top_openings)
     with _progress(None, not args.no_progress) as bar:
         stats = engine.score_file(args.intake, args.output, mapping=_pairs(args.map, "--map"),
                                   chunk_size=args.chunk_size, n_jobs=args.n_jobs, sheet=args.sheet,
@@ -568,8 +574,8 @@ def _dask_options(p) -> None:
                    help="local: this machine's processes (default); dask: a Dask cluster (matcher.distributed)")
     p.add_argument("--scheduler", help="with --engine dask: the scheduler's address (tcp://host:8786); without "
                                        "it a local cluster is started and stopped for the run")
-    p.add_argument("--partition-rows", type=int, default=20_000, help="with --engine dask: rows per partition "
-                                                                      "(cut at record boundaries)")
+    p.add_argument("--partition-rows", type=int, default=5_000, help="with --engine dask: rows per partition, "
+                   "cut at record boundaries (5000: a few seconds of work, and a worker stays under 600 MB)")
 
 def _client_options(p) -> None:
     """The client options shared by ``pathways`` and ``plan``."""
@@ -683,6 +689,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("score", help="score an intake file: occupation, credential, pathways, openings")
     _dask_options(p)
+    p.add_argument("--shared-storage", action="store_true",
+                   help="with --engine dask: the Parquet input is on storage the workers share; each worker reads "
+                        "its own row groups (the client reads only the footers) instead of receiving them")
     p.add_argument("--openings-sheet", help="XLSX openings: the sheet to read, or 'all'")
     p.add_argument("--sheet", help="XLSX input: the sheet to read, or 'all' (sheets in order, with source_sheet)")
     p.add_argument("intake", help="intake file (CSV, XLSX, JSONL or Parquet)")

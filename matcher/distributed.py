@@ -1,16 +1,25 @@
 """``matcher score`` and ``matcher normalize`` on a Dask cluster (``--engine dask``).
 
-    score_file_dask("intake.csv", "scored.parquet", scheduler=None)    # a local cluster for the run
-    score_file_dask("intake.csv", "out/", scheduler="tcp://10.0.0.5:8786")   # part-00000.parquet, ...
+    score_file_dask("intake.csv", "scored.parquet", openings="openings.csv")    # a local cluster for the run
+    score_file_dask("intake/", "out/", scheduler="tcp://10.0.0.5:8786")          # part-00000.parquet, ...
+    score_file_dask("/shared/intake.parquet", "out.csv", scheduler=..., shared_storage=True)
 
 Partitions are cut at record boundaries by the project's own reader (``matcher.io.open_table``:
 encoding detection, text cells, quoted newlines, per-row errors), never by byte blocks; the client
-reads the input and sends each partition to the cluster.  Each worker loads the scorer (models,
-tables and the openings index, which travels once with the plugin) once, in a worker plugin, and
-scores every partition with the same code as the local path (``IntakeScorer.score_frame``).
-Results come back in input order: one file written atomically by ``TableWriter`` (same cleaning and
-formula guard), or ``part-NNNNN.parquet`` files in a folder.  A task lost with its worker is retried
+reads the input and sends each partition, unless the input is Parquet on storage the workers share
+(``shared_storage``): then the client reads only the footers and each worker reads its own row
+groups.  The client never loads the models: it checks the options, reads the openings file and
+sends it; one worker prepares the openings index, which then travels once to every worker.
+Worker plugins (one set per run, removed at its end) build the scorer once per worker; every
+partition goes through the same ``IntakeScorer.score_frame`` as the local path, in slices of
+``SLICE_ROWS`` rows, and comes back as Parquet bytes.  Results are written in input order: one
+file, atomically, by ``TableWriter`` (same cleaning and formula guard; Parquet streamed row group
+by row group), or ``part-NNNNN.parquet`` files in a folder.  A task lost with its worker is retried
 by Dask (``retries``); results are keyed by partition, so none is written twice.
+
+Memory: a worker stays under 600 MB (measured by ``scripts/benchmark.py --engine dask``): the model
+holds its strings in compact buffers, the caches are bounded by size, the Arrow pool is the system
+allocator and freed pages go back to the system after each partition (``release_memory``).
 """
 from __future__ import annotations
 
@@ -24,10 +33,11 @@ import pandas as pd
 
 from .errors import InputError
 
-__all__ = ["score_file_dask", "normalize_file_dask", "DASK_FORMATS"]
+__all__ = ["DASK_FORMATS", "normalize_file_dask", "score_file_dask"]
 
 DASK_FORMATS = (".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".parquet")
-PARTITION_ROWS = 20_000          # rows per partition
+PARTITION_ROWS = 5_000           # rows per partition (a few seconds of work; bounds a worker's memory)
+SLICE_ROWS = 1_000               # a worker scores its partition in slices of this many rows (bounds memory)
 IN_FLIGHT_PER_WORKER = 2         # partitions submitted ahead per worker (bounds the client's memory)
 RETRIES = 3                      # a partition lost with its worker is run again
 
@@ -56,6 +66,33 @@ def _partitions(paths: list[Path], rows: int):
                 yield chunk
 
 
+def _shared_parts(paths: list[Path], rows: int) -> list[tuple[str, int, int, int]]:
+    """With storage the workers share: (file, first row group, end row group, rows) for every
+    partition, cut from the Parquet footers alone; the workers read the rows themselves."""
+    import pyarrow.parquet as pq
+
+    parts = []
+    for p in paths:
+        try:
+            meta = pq.ParquetFile(p).metadata
+        except Exception as e:  # noqa: BLE001 - pyarrow raises ArrowInvalid, OSError ...
+            raise InputError(f"{p}: cannot be read as Parquet ({type(e).__name__})") from None
+        a, n = 0, 0
+        for g in range(meta.num_row_groups):
+            n += meta.row_group(g).num_rows
+            if n >= rows or g == meta.num_row_groups - 1:
+                parts.append((str(p.resolve()), a, g + 1, n))
+                a, n = g + 1, 0
+    return parts
+
+
+def _read_shared(part: tuple[str, int, int, int]) -> pd.DataFrame:
+    from .io import open_table
+
+    path, a, b, _ = part
+    return next(iter(open_table(path, chunksize=None, row_groups=(a, b))))
+
+
 def _client(scheduler: str | None, n_workers: int | None, memory_limit: str | None):
     from distributed import Client, LocalCluster
 
@@ -69,69 +106,139 @@ def _client(scheduler: str | None, n_workers: int | None, memory_limit: str | No
     return Client(cluster), cluster
 
 
-class _Plugin:
-    """Worker plugin: builds the part once per worker (``build`` -> object kept on the worker)."""
-
-    def __init__(self, name: str, build, *args):
-        self.name, self.build, self.args = name, build, args
-
-    def setup(self, worker):
-        setattr(worker, f"_matcher_{self.name}", self.build(*self.args))
-
-    def teardown(self, worker):
-        if hasattr(worker, f"_matcher_{self.name}"):
-            delattr(worker, f"_matcher_{self.name}")
+def _worker_state(worker, run: str) -> dict:
+    """What this run keeps on a worker (its scorer or title matcher), apart from other runs."""
+    runs = worker.__dict__.setdefault("_matcher_runs", {})
+    return runs.setdefault(run, {})
 
 
-def _build_matcher():
-    from .titles import TitleMatcher
+def _run_scorer(worker, run: str, config_items: tuple, settings_json: str):
+    """The run's scorer on this worker, built on first need (models and tables load once per worker)."""
+    from ._util import release_memory
 
-    return TitleMatcher.load()
+    state = _worker_state(worker, run)
+    if "scorer" not in state:
+        from .batch import build_scorer
+
+        _system_arrow_pool()
+        state["scorer"] = build_scorer(config_items, settings_json, None)
+        release_memory()
+    return state["scorer"]
 
 
-def _score_partition(df: pd.DataFrame, columns: dict, token: str) -> tuple[pd.DataFrame, dict]:
-    """The scored partition and the seconds its stages took on the worker."""
+def _plugin_class():
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class MatcherPlugin(WorkerPlugin):
+        """Per run and per worker: ``scorer`` builds the scorer; ``openings`` gives it the prepared
+        openings (both idempotent, so a worker that joins mid-run, e.g. after one was lost, gets
+        the same state whatever order they run in); ``titles`` loads the title matcher."""
+
+        def __init__(self, run: str, kind: str, args: tuple):
+            self.run, self.kind, self.args = run, kind, args
+            self.name = f"matcher-{run}-{kind}"
+
+        def setup(self, worker):
+            if self.kind == "titles":
+                from ._util import release_memory
+                from .titles import TitleMatcher
+
+                state = _worker_state(worker, self.run)
+                if "titles" not in state:
+                    _system_arrow_pool()
+                    state["titles"] = TitleMatcher.load()
+                    release_memory()
+                return
+            config_items, settings_json, openings_blob = self.args
+            scorer = _run_scorer(worker, self.run, config_items, settings_json)
+            if self.kind == "openings" and _worker_state(worker, self.run).get("openings") != self.name:
+                scorer.set_openings(pd.read_pickle(_io.BytesIO(openings_blob)))
+                _worker_state(worker, self.run)["openings"] = self.name
+
+        def teardown(self, worker):
+            worker.__dict__.get("_matcher_runs", {}).pop(self.run, None)
+
+    return MatcherPlugin
+
+
+def _system_arrow_pool() -> None:
+    """Text columns are Arrow arrays (pandas 3): on a worker they are allocated by the system
+    allocator, whose freed pages ``release_memory`` returns (Arrow's mimalloc pool keeps them,
+    about 40 MB more per worker)."""
+    try:
+        import pyarrow as pa
+
+        pa.set_memory_pool(pa.system_memory_pool())
+    except (ImportError, AttributeError):
+        pass
+
+
+def _prepare_openings(run: str, raw: pd.DataFrame) -> pd.DataFrame:
+    """On one worker: the openings index (each opening's occupation from its title), sent back
+    once and then broadcast to every worker with the ``openings`` plugin."""
     from distributed import get_worker
 
-    scorer = getattr(get_worker(), "_matcher_scorer")
+    from .openings import prepare_openings
+
+    scorer = _worker_state(get_worker(), run)["scorer"]
+    return prepare_openings(raw, scorer.titles, scorer.taxonomy)
+
+
+def _score_partition(run: str, df, columns: dict, slice_rows: int = 1_000) -> tuple[bytes, dict]:
+    """The scored partition as Parquet bytes (a fifth of the frame's size: less for the worker to
+    hold and the network to carry) and the seconds its stages took on the worker.  ``df`` is the
+    partition, or where to read it on shared storage (``_shared_parts``)."""
+    from distributed import get_worker
+
+    from ._util import release_memory
+
+    scorer = _worker_state(get_worker(), run)["scorer"]
+    if isinstance(df, tuple):
+        t = time.perf_counter()
+        df = _read_shared(df)
+        scorer._tick("reading shared input", t)
     before = dict(getattr(scorer, "timings_", {}))
-    out = scorer.score_frame(df, columns)
+    # scored in slices: a slice's temporary arrays are freed before the next (the same rows, in order)
+    out = pd.concat([scorer.score_frame(df.iloc[i:i + slice_rows], columns) for i in range(0, len(df), slice_rows)],
+                    ignore_index=True) if len(df) else scorer.score_frame(df, columns)
     after = getattr(scorer, "timings_", {})
-    return out, {k: v - before.get(k, 0.0) for k, v in after.items()}
+    buf = _io.BytesIO()
+    out.to_parquet(buf, index=False)
+    del out
+    release_memory()
+    return buf.getvalue(), {k: v - before.get(k, 0.0) for k, v in after.items()}
 
 
-def _normalize_partition(titles: list, languages: list, countries: list, top: int, token: str) -> list:
+def _normalize_partition(run: str, titles: list, languages: list, countries: list, top: int) -> list:
     from distributed import get_worker
 
     from .titles import to_rows
 
-    m = getattr(get_worker(), "_matcher_titles")
+    m = _worker_state(get_worker(), run)["titles"]
     return to_rows(m.match_many(titles, top=top, languages=languages, countries=countries))
 
 
-def _register(client, plugin) -> None:
-    from distributed.diagnostics.plugin import WorkerPlugin
+def _register(client, run: str, kind: str, *args) -> str:
+    plugin = _plugin_class()(run, kind, args)
+    client.register_plugin(plugin)
+    return plugin.name
 
-    class P(WorkerPlugin):
-        name = f"matcher-{plugin.name}"
 
-        def __init__(self, inner):
-            self.inner = inner
-
-        def setup(self, worker):
-            self.inner.setup(worker)
-
-        def teardown(self, worker):
-            self.inner.teardown(worker)
-
-    client.register_plugin(P(plugin))
+def _unregister(client, names: list[str]) -> None:
+    """Drop the run's plugins (their teardown frees the run's scorer on every worker): a shared
+    cluster does not keep this run's models after it."""
+    for name in names:
+        try:
+            client.unregister_worker_plugin(name)
+        except Exception:  # noqa: BLE001, S110 - the cluster may already be gone
+            pass
 
 
 def _run_ordered(client, parts, submit, on_result, n_workers: int, clock: dict | None = None) -> None:
     """Submit partitions (bounded in flight) and hand results on in input order.  ``clock``
     collects the client's seconds: reading partitions, waiting for results, writing them."""
     clock = clock if clock is not None else {}
-    add = lambda k, t: clock.__setitem__(k, clock.get(k, 0.0) + time.perf_counter() - t)  # noqa: E731
+    add = lambda k, t: clock.__setitem__(k, clock.get(k, 0.0) + time.perf_counter() - t)
     queue: deque = deque()
     limit = max(2, IN_FLIGHT_PER_WORKER * n_workers)
 
@@ -160,10 +267,16 @@ def _run_ordered(client, parts, submit, on_result, n_workers: int, clock: dict |
         drain_one()
 
 
-def score_file_dask(intake, output, config=None, settings=None, prepared_openings: pd.DataFrame | None = None,
-                    mapping=None, scheduler: str | None = None, n_workers: int | None = None,
-                    partition_rows: int = PARTITION_ROWS, progress=None, memory_limit: str | None = None) -> dict:
-    """Score an intake file (or a folder of them) on a Dask cluster; see the module docstring."""
+def score_file_dask(intake, output, config=None, settings=None, openings=None, mapping=None,
+                    openings_mapping=None, openings_sheet: str | None = None,
+                    prepared_openings: pd.DataFrame | None = None, scheduler: str | None = None,
+                    n_workers: int | None = None, partition_rows: int = PARTITION_ROWS, progress=None,
+                    memory_limit: str | None = None, slice_rows: int = SLICE_ROWS,
+                    shared_storage: bool = False) -> dict:
+    """Score an intake file (or a folder of them) on a Dask cluster; see the module docstring.
+    ``openings`` (a file or a DataFrame, read here with ``load_openings``) are prepared once on a
+    worker and broadcast; ``prepared_openings`` skips that step.  The client never loads the models."""
+    import itertools
     import uuid
     from dataclasses import asdict
 
@@ -173,46 +286,71 @@ def score_file_dask(intake, output, config=None, settings=None, prepared_opening
     from .io import RESERVED_COLUMNS, TableWriter, refuse_same_file
 
     cfg = config or ScoreConfig()
+    settings = settings or Settings()
+    for name, v in (("partition_rows", partition_rows), ("slice_rows", slice_rows)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise InputError(f"{name} must be a positive integer (got {v!r})")
     paths = _inputs(intake)
     out = Path(output)
     to_dir = str(output).endswith(("/", "\\")) or out.is_dir()
     if not to_dir:
         refuse_same_file(out, *paths)
+    raw = None
+    if openings is not None and prepared_openings is None:
+        from .openings import load_openings
+
+        raw = load_openings(openings, openings_mapping, sheet=openings_sheet)
+    _check_place(cfg, settings)
     t0 = time.time()
-    parts = _partitions(paths, partition_rows)
-    first = next(parts, None)
-    if first is None:
-        raise InputError(f"{intake}: no rows")
-    columns = resolve_columns([c for c in first.columns if c not in RESERVED_COLUMNS], mapping)
-    blob = None
-    if prepared_openings is not None:
-        buf = _io.BytesIO()
-        prepared_openings.to_pickle(buf)
-        blob = buf.getvalue()
-    settings_json = _json.dumps((settings or Settings()).to_dict(), sort_keys=True)
+    if shared_storage and all(p.suffix.lower() == ".parquet" for p in paths):
+        from .io import open_table
+
+        shared = _shared_parts(paths, partition_rows)
+        if not shared:
+            raise InputError(f"{intake}: no rows")
+        with open_table(paths[0]) as reader:                 # the footer's schema only
+            names = reader.columns
+        first, parts = shared[0], iter(shared[1:])
+    else:
+        if shared_storage:
+            raise InputError(f"{intake}: --shared-storage reads Parquet files (their row groups are the "
+                             f"partitions); convert the CSV or JSON lines to Parquet, or let the client read it")
+        parts = _partitions(paths, partition_rows)
+        first = next(parts, None)
+        if first is None:
+            raise InputError(f"{intake}: no rows")
+        names = list(first.columns)
+    columns = resolve_columns([c for c in names if c not in RESERVED_COLUMNS], mapping)
+    settings_json = _json.dumps(settings.to_dict(), sort_keys=True)
+    config_items = tuple(sorted(asdict(cfg).items()))
     client, cluster = _client(scheduler, n_workers, memory_limit)
     stats = {"rows": 0, "ok": 0, "partial": 0, "error": 0, "partitions": 0}
     run = uuid.uuid4().hex[:8]
+    plugins: list[str] = []
     try:
-        from .batch import build_scorer
-
-        _register(client, _Plugin("scorer", build_scorer, tuple(sorted(asdict(cfg).items())), settings_json, blob))
+        plugins.append(_register(client, run, "scorer", config_items, settings_json, None))
+        if raw is not None and len(raw):
+            prepared_openings = client.submit(_prepare_openings, run, raw, key=f"matcher-openings-{run}",
+                                              retries=RETRIES, pure=False).result()
+        if prepared_openings is not None:
+            buf = _io.BytesIO()
+            prepared_openings.to_pickle(buf)
+            plugins.append(_register(client, run, "openings", config_items, settings_json, buf.getvalue()))
+            stats["openings"] = len(prepared_openings)
         workers = max(1, len(client.scheduler_info()["workers"]))
 
         def submit(i, part):
-            return client.submit(_score_partition, part, columns, f"{run}-{i}", key=f"matcher-score-{run}-{i:05d}",
+            return client.submit(_score_partition, run, part, columns, slice_rows, key=f"matcher-score-{run}-{i:05d}",
                                  retries=RETRIES, pure=False)
-
-        import itertools
 
         worker_time: dict = {}
         clock: dict = {}
 
         def take(res):
-            scored, timings = res
+            blob, timings = res
             for k, v in timings.items():
                 worker_time[k] = worker_time.get(k, 0.0) + v
-            return scored
+            return pd.read_parquet(_io.BytesIO(blob))
 
         if to_dir:
             out.mkdir(parents=True, exist_ok=True)
@@ -225,7 +363,6 @@ def score_file_dask(intake, output, config=None, settings=None, prepared_opening
 
             _run_ordered(client, itertools.chain([first], parts), submit, on_result, workers, clock)
         else:
-            t_close = 0.0
             with TableWriter(out) as w:
                 def on_result(i, part, res):
                     scored = take(res)
@@ -236,15 +373,42 @@ def score_file_dask(intake, output, config=None, settings=None, prepared_opening
                 t_close = time.perf_counter()
             clock["client writing"] = clock.get("client writing", 0.0) + time.perf_counter() - t_close
         stats["workers"] = workers
+        stats["worker_peak_rss_mb"] = _worker_peaks(client)
         stats["time_split_s"] = {**{f"workers: {k}": round(v, 1) for k, v in sorted(worker_time.items())},
                                  **{k: round(v, 1) for k, v in clock.items()}}
     finally:
+        _unregister(client, plugins)
         client.close()
         if cluster is not None:
             cluster.close()
     stats["seconds"] = round(time.time() - t0, 2)
     stats["rows_per_second"] = round(stats["rows"] / max(stats["seconds"], 1e-9), 1)
     return stats
+
+
+def _check_place(cfg, settings) -> None:
+    """The run's state and wage area, checked on the client before any cluster work (the pathway
+    tables only, about 15 MB: not the models)."""
+    from .engine import Engine
+
+    Engine(settings=settings, state=cfg.state, area=cfg.area).planner  # noqa: B018 - raises on a bad place
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory in MB (10^6 bytes), its whole life (Linux: ru_maxrss in KiB)."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak * (1 if sys.platform == "darwin" else 1024) / 1e6, 1)
+
+
+def _worker_peaks(client) -> list[float]:
+    """Each worker process's peak RSS (MB), Dask runtime included, largest first."""
+    try:
+        return sorted(client.run(_peak_rss_mb).values(), reverse=True)
+    except Exception:  # noqa: BLE001 - a figure for the report, never a reason to fail the run
+        return []
 
 
 def _count(stats: dict, scored: pd.DataFrame, progress) -> None:
@@ -282,15 +446,16 @@ def normalize_file_dask(src, output, column: str, language_column: str | None = 
     client, cluster = _client(scheduler, n_workers, None)
     run = uuid.uuid4().hex[:8]
     stats = {"rows": 0, "partitions": 0}
+    plugins: list[str] = []
     try:
-        _register(client, _Plugin("titles", _build_matcher))
+        plugins.append(_register(client, run, "titles"))
         workers = max(1, len(client.scheduler_info()["workers"]))
 
         def submit(i, part):
             t = part[column].tolist()
             lg = part[language_column].tolist() if language_column else [None] * len(part)
             ct = part[country_column].tolist() if country_column else [None] * len(part)
-            return client.submit(_normalize_partition, t, lg, ct, top, f"{run}-{i}", key=f"matcher-norm-{run}-{i:05d}",
+            return client.submit(_normalize_partition, run, t, lg, ct, top, key=f"matcher-norm-{run}-{i:05d}",
                                  retries=RETRIES, pure=False)
 
         with TableWriter(out) as w:
@@ -303,7 +468,10 @@ def normalize_file_dask(src, output, column: str, language_column: str | None = 
                     progress(len(part))
 
             _run_ordered(client, itertools.chain([first], parts), submit, on_result, workers)
+        stats["workers"] = workers
+        stats["worker_peak_rss_mb"] = _worker_peaks(client)
     finally:
+        _unregister(client, plugins)
         client.close()
         if cluster is not None:
             cluster.close()

@@ -68,16 +68,35 @@ class Geography:
             out[(s, self._county_key(n))] = (f, a, an, u) if conf in ("yes", "partial") else (f, "", "", u)
         return out
 
-    def _lookup(self, z: str) -> dict | None:
-        cache = self.__dict__.setdefault("_zip_cache", {})
+    def _lookup(self, z: str) -> tuple[str, str, float | None, float | None] | None:
+        """(state, county, latitude, longitude) of a ZIP code, None when there is no such ZIP.
+        Looked up one ZIP at a time (``zipcodes.list_all()`` would hold 42,000 dicts, ~95 MB)."""
+        cache = self.__dict__.get("_zip_cache")
+        if cache is None:
+            from ._util import BoundedCache
+
+            cache = self.__dict__["_zip_cache"] = BoundedCache("zips")
         if z not in cache:
             import zipcodes
 
-            if len(cache) > 100_000:
-                cache.clear()
-            hits = zipcodes.matching(z)
-            cache[z] = hits[0] if hits else None
+            hits = zipcodes.matching(z) if re.fullmatch(r"\d{5}", z) else []
+            if hits:
+                h = hits[0]
+
+                def num(v):
+                    try:
+                        return float(v)
+                    except (TypeError, ValueError):
+                        return None
+                cache[z] = (h.get("state", ""), h.get("county", ""), num(h.get("lat")), num(h.get("long")))
+            else:
+                cache[z] = None
         return cache[z]
+
+    def coordinates(self, zip_code: str) -> tuple[float, float] | None:
+        """(latitude, longitude) of a ZIP code's centre, None when unknown."""
+        h = self._lookup(str(zip_code).strip())
+        return (h[2], h[3]) if h and h[2] is not None and h[3] is not None else None
 
     def is_zip(self, zip_code: str) -> bool:
         """True for a real 5-digit US ZIP code (the ``zipcodes`` data)."""
@@ -92,7 +111,7 @@ class Geography:
         h = self._lookup(z)
         if h is None:
             raise InputError(f"unknown US ZIP code {z!r}")
-        state, county = h.get("state", ""), h.get("county", "")
+        state, county = h[0], h[1]
         fips, area, area_name, src = self._county_area.get((state, self._county_key(county)), ("", "", "", ""))
         return Place(z, state, county, fips, area, area_name, src)
 

@@ -359,9 +359,11 @@ class TableReader:
     data columns, without the reserved ones; known before the first chunk), ``rows`` and
     ``error_rows`` (counts so far)."""
 
-    def __init__(self, path: str | Path, chunksize: int | None = 50_000, sheet: str | None = None):
+    def __init__(self, path: str | Path, chunksize: int | None = 50_000, sheet: str | None = None,
+                 row_groups: tuple[int, int] | None = None):
         p = Path(path)
         self.path = p
+        self.row_groups = row_groups
         self.chunksize = int(chunksize) if chunksize else None
         if self.chunksize is not None and self.chunksize < 1:
             raise InputError(f"chunk size must be at least 1 (got {chunksize})")
@@ -381,6 +383,8 @@ class TableReader:
         self.error_rows = 0
         if sheet is not None and self.format != "xlsx":
             raise InputError(f"{p}: --sheet applies to Excel files only")
+        if row_groups is not None and self.format != "parquet":
+            raise InputError(f"{p}: row groups apply to Parquet files only")
         opener = {"csv": self._open_csv, "tsv": self._open_csv, "jsonl": self._open_jsonl,
                   "json": self._open_json, "xlsx": self._open_xlsx, "parquet": self._open_parquet}[self.format]
         self._gen = opener(sheet)
@@ -709,8 +713,18 @@ class TableReader:
             return [cell_text(v) for v in arr.to_pylist()]
 
         start = 0
+        groups = None
+        if self.row_groups is not None:
+            # rows [start, ...) of the file: line numbers and the index are the file's, as if read whole
+            a, b = self.row_groups
+            n_groups = pf.metadata.num_row_groups
+            if not (isinstance(a, int) and isinstance(b, int) and 0 <= a < b <= n_groups):
+                raise InputError(f"{self.path}: row groups {a}..{b} do not exist (the file has {n_groups})")
+            groups = list(range(a, b))
+            start = sum(pf.metadata.row_group(i).num_rows for i in range(a))
         try:
-            batches = pf.iter_batches(batch_size=self.chunksize or (1 << 30), columns=names) if names else iter(())
+            batches = (pf.iter_batches(batch_size=self.chunksize or (1 << 30), columns=names, row_groups=groups)
+                       if names else iter(()))
             any_rows = False
             for b in batches:
                 n = b.num_rows
@@ -724,7 +738,7 @@ class TableReader:
                 start += n
                 yield df
             if not any_rows:
-                yield _frame(self.columns, [], 0)
+                yield _frame(self.columns, [], start)
         except InputError:
             raise
         except Exception as e:  # noqa: BLE001
@@ -732,14 +746,17 @@ class TableReader:
                              f"it may be damaged); write it again") from None
 
 
-def open_table(path: str | Path, chunksize: int | None = 50_000, sheet: str | None = None) -> TableReader:
+def open_table(path: str | Path, chunksize: int | None = 50_000, sheet: str | None = None,
+               row_groups: tuple[int, int] | None = None) -> TableReader:
     """Open a table for reading in chunks of ``chunksize`` rows (None: one chunk).  Every cell is
     text; the reserved columns ``__line__`` and ``__error__`` end every chunk (see the module
     docstring).  ``sheet``: the XLSX sheet to read -- required when the workbook has several;
     ``"all"`` reads every sheet in order and adds a ``source_sheet`` column.  File-level problems
     raise :class:`InputError` here, before any chunk is read; row-level ones become ``__error__``.
-    There is always at least one chunk (empty, with the columns, when the file has no row)."""
-    return TableReader(path, chunksize=chunksize, sheet=sheet)
+    There is always at least one chunk (empty, with the columns, when the file has no row).
+    ``row_groups=(a, b)``: Parquet only, read row groups a..b-1, numbered as in the whole file
+    (the Dask engine's partitions when the workers share the storage)."""
+    return TableReader(path, chunksize=chunksize, sheet=sheet, row_groups=row_groups)
 
 
 def iter_table(path: str | Path, chunksize: int | None = 50_000, sheet: str | None = None) -> Iterator[pd.DataFrame]:
@@ -1065,7 +1082,9 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 
 class TableWriter:
     """Append chunks to one output file and publish it atomically on ``close``.
-    CSV/TSV/JSONL are streamed; XLSX, JSON and Parquet are assembled in memory at the end.
+    CSV/TSV/JSONL are streamed, Parquet is streamed one row group per chunk (its column types are
+    the first chunk's; a column with no value there is text); XLSX and JSON are assembled in
+    memory at the end (their formats cannot be appended to).
     While open, the temporary file is removed on SIGTERM/SIGINT (:func:`cleanup_on_signals`).
     Every chunk must have the columns of the first (in any order)."""
 
@@ -1082,6 +1101,7 @@ class TableWriter:
             self._guard.release()
             raise
         self._frames: list[pd.DataFrame] = []
+        self._parquet = None              # pyarrow ParquetWriter, opened on the first chunk
         self._first = True
         self._columns: list | None = None
         self._done = False
@@ -1111,22 +1131,45 @@ class TableWriter:
                 if len(data):
                     text = data.to_json(orient="records", lines=True, force_ascii=False)
                     f.write(text if text.endswith("\n") else text + "\n")
+        elif self.fmt == "parquet":
+            self._write_parquet(data)
         else:
             self._frames.append(data)
         self._first = False
+
+    def _write_parquet(self, data: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(data, preserve_index=False)
+        if self._parquet is None:
+            # a column with no value in the first chunk has no type yet: text, which later values fit
+            schema = pa.schema([f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema])
+            table = table.cast(schema)
+            self._parquet = pq.ParquetWriter(self._tmp, schema)
+        elif not table.schema.equals(self._parquet.schema, check_metadata=False):
+            try:
+                table = table.select(self._parquet.schema.names).cast(self._parquet.schema)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as e:
+                raise MatcherError(f"{self.path}: a chunk's columns have other types than the first chunk's "
+                                   f"({e})") from None
+        self._parquet.write_table(table)
 
     def close(self) -> Path:
         if self._done:
             return self.path
         try:
-            if self.fmt in ("xlsx", "parquet", "json"):
+            if self.fmt == "parquet":
+                if self._parquet is None:
+                    pd.DataFrame().to_parquet(self._tmp, index=False)
+                else:
+                    self._parquet.close()
+            elif self.fmt in ("xlsx", "json"):
                 df = pd.concat(self._frames, ignore_index=True) if self._frames else pd.DataFrame()
                 if self.fmt == "xlsx":
                     df.to_excel(self._tmp, index=False, engine="openpyxl")
-                elif self.fmt == "json":
-                    df.to_json(self._tmp, orient="records", force_ascii=False)
                 else:
-                    df.to_parquet(self._tmp, index=False)
+                    df.to_json(self._tmp, orient="records", force_ascii=False)
             _publish(self._tmp, self.path)
         except BaseException:
             self.abort()
@@ -1137,6 +1180,11 @@ class TableWriter:
 
     def abort(self) -> None:
         self._done = True
+        if self._parquet is not None:
+            try:
+                self._parquet.close()
+            except Exception:  # noqa: BLE001, S110 - the file is removed next
+                pass
         _remove(self._tmp)
         self._guard.release()
 

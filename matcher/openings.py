@@ -11,7 +11,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ._util import BoundedCache, is_missing
+from ._util import CACHE_LIMITS, BoundedCache, is_missing
 from .errors import ConfigError, InputError
 from .licensing import cefr_rank
 from .settings import number_problems
@@ -186,17 +186,9 @@ class OpeningRanker:
         self.weights = weights or OpeningWeights()
         self.quick_license_months = self.weights.quick_license_months
 
-    @cached_property
-    def zip_coords(self) -> dict[str, tuple[float, float]]:
-        import zipcodes
-
-        out = {}
-        for z in zipcodes.list_all():
-            try:
-                out[z["zip_code"]] = (float(z["lat"]), float(z["long"]))
-            except (KeyError, TypeError, ValueError):
-                continue
-        return out
+    def zip_coords(self, zip_code: str) -> tuple[float, float] | None:
+        """(latitude, longitude) of a ZIP code (the pathway ranker's geography)."""
+        return self.pathways.geography.coordinates(zip_code)
 
     @cached_property
     def _license_months(self) -> dict[str, float]:
@@ -226,12 +218,13 @@ class OpeningRanker:
                     self.wage_ratio_[i] = w / med
                     wage_s[i] = min(1.0, w / med / self.weights.wage_full_ratio)
         self.wage_s_ = wage_s
-        coords = [self.zip_coords.get(str(z)) for z in o["zip"]]
+        coords = [self.zip_coords(str(z)) for z in o["zip"]]
         self.lat_ = np.radians([c[0] if c else np.nan for c in coords])
         self.lon_ = np.radians([c[1] if c else np.nan for c in coords])
         self.required_ = [tuple(l for l in str(v).split("|") if l) for v in o["required_licenses"]]
         self.supports_ = np.array([str(v).lower() == "yes" for v in o["supports_relicensing"]])
-        self._occ_cache = BoundedCache("occupation_vectors")
+        # one vector holds a float for every opening: a big openings file keeps fewer (about 64 MB in all)
+        self._occ_cache = BoundedCache(max(16, min(CACHE_LIMITS["occupation_vectors"], (64 << 20) // (8 * max(n, 1)))))
         self.__dict__.pop("_code_pos_", None)
         self._req_cache: dict[tuple, np.ndarray] = {}
         return self
@@ -281,7 +274,7 @@ class OpeningRanker:
         else:
             exp = np.where(self.min_years_ > 0, np.minimum(1.0, yrs / np.maximum(self.min_years_, 1e-9)), 1.0)
         dist = np.full(n, np.nan)
-        c = self.zip_coords.get(client.zip) if client.zip else None
+        c = self.zip_coords(client.zip) if client.zip else None
         if c:
             la, lo = math.radians(c[0]), math.radians(c[1])
             h = np.sin((self.lat_ - la) / 2) ** 2 + np.cos(la) * np.cos(self.lat_) * np.sin((self.lon_ - lo) / 2) ** 2

@@ -26,6 +26,7 @@ from functools import cached_property
 
 import pandas as pd
 
+from ._util import BoundedCache
 from .errors import ConfigError, InputError
 from .exams import ExamIdentifiers
 from .geo import US_STATE_FIPS, Geography
@@ -640,7 +641,9 @@ class PathwayRanker:
     def _candidate_routes(self, own: str, state: str, area: str, done_ids: frozenset) -> list:
         """Candidates of every kind with their routes and wages: what does not depend on the client's
         English, experience, budget or urgency.  Cached per (occupation, state, area, exams done)."""
-        cache = self.__dict__.setdefault("_routes_cache", {})
+        cache = self.__dict__.get("_routes_cache")
+        if cache is None:
+            cache = self.__dict__["_routes_cache"] = BoundedCache("routes")
         key = (own, state, area, done_ids)
         if key in cache:
             return cache[key]
@@ -710,7 +713,5 @@ class PathwayRanker:
                 alternatives.append(("alternative", code, lic, s, parts, r))
         out = [(kind, code, lic, s, parts, r, self.wages.lookup(code, area), lic_data.status(code, state))
                for kind, code, lic, s, parts, r in cands + bridges + alternatives]
-        if len(cache) > 20_000:
-            cache.clear()
         cache[key] = out
         return out

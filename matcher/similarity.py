@@ -13,6 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
+from ._util import BoundedCache
 from .errors import ConfigError
 from .settings import number_problems
 from .taxonomy import Taxonomy, load_taxonomy
@@ -121,10 +122,10 @@ class OccupationSimilarity:
         return codes, self._row(a)[0]
 
     def _row(self, a: str):
-        cache = self.__dict__.setdefault("_row_cache", {})
+        cache = self.__dict__.get("_row_cache")
+        if cache is None:
+            cache = self.__dict__["_row_cache"] = BoundedCache("similarity_rows")
         if a not in cache:
-            if len(cache) > 2_000:
-                cache.clear()
             rel, d, i, t, same = self._vectors(a)
             w = self.weights
             sim = (w.related * rel + w.activities * d + w.activity_groups * i
@@ -135,10 +136,10 @@ class OccupationSimilarity:
     def similar(self, code: str, limit: int = 150) -> list[tuple[float, str, dict]]:
         """(similarity, code, parts) of the ``limit`` most similar occupations above ``min_similarity``,
         best first (military codes excluded); cached per occupation on this ranker."""
-        cache = self.__dict__.setdefault("_similar_cache", {})
+        cache = self.__dict__.get("_similar_cache")
+        if cache is None:
+            cache = self.__dict__["_similar_cache"] = BoundedCache("similar")
         if code not in cache:
-            if len(cache) > 2_000:
-                cache.clear()
             codes, index, *_ = self._data
             sim, (rel, d, i, t, same) = self._row(code)
             order = np.lexsort((np.arange(len(codes)), -sim))
@@ -189,6 +190,8 @@ class OccupationSimilarity:
                     if b in index:
                         R[index[a], index[b]] = w
         minor = np.array([c[:4] for c in codes])
+        # the sets were only needed to build the matrices: free them (about 10 MB)
+        self.__dict__["_data"] = (codes, index, None, None, None, None)
         return incidence(dwa), incidence(iwa), Tw.tocsr(), R, minor
 
     def _vectors(self, code: str):

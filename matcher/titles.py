@@ -33,9 +33,6 @@ MAX_TITLE_CHARS = 200
 # a title listed verbatim by many occupations ('Maintenance Technician': 15) keeps them all as
 # candidates, up to this many, beyond TitleMatcherConfig.candidate_occupations
 MAX_EXACT_CANDIDATES = 24
-# up to this many candidate rows the reranker runs as numpy arrays; beyond, scikit-learn's
-# compiled predict of the same trees (loaded on first use) is faster
-SMALL_BATCH_ROWS = 400
 
 DEFAULT_MODEL_DIR = model_dir()
 MODEL_KIND = "title-matcher"
@@ -57,6 +54,43 @@ _SOURCE_LABELS = {
     "esco_preferred": "ESCO preferred label", "esco_alternative": "ESCO alternative label",
     "dmtf": "BLS SOC direct-match title",
 }
+
+
+def _stable_hash(text: str) -> int:
+    """A 64-bit hash that is the same in every process (``hash`` is salted per process)."""
+    import hashlib
+
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little", signed=True)
+
+
+class StringColumn:
+    """Many strings held as one UTF-8 buffer and their offsets: ``col[i]`` is the i-th string.
+    139,000 aliases take about 5 MB this way, against 10 MB as Python strings."""
+
+    def __init__(self, strings):
+        data = [str(x).encode("utf-8") for x in strings]
+        self._offsets = np.zeros(len(data) + 1, np.int64)
+        np.cumsum([len(b) for b in data], out=self._offsets[1:])
+        self._buffer = b"".join(data)
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __getitem__(self, i) -> str:
+        i = int(i)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._buffer[self._offsets[i]:self._offsets[i + 1]].decode("utf-8")
+
+    def take(self, indices) -> list[str]:
+        """The strings at ``indices``, as a list."""
+        buf, off = self._buffer, self._offsets
+        return [buf[off[i]:off[i + 1]].decode("utf-8") for i in np.asarray(indices, np.int64).tolist()]
+
+    def to_array(self) -> np.ndarray:
+        return np.array([self[i] for i in range(len(self))], dtype=object)
 
 
 @dataclass(frozen=True)
@@ -314,16 +348,19 @@ class TitleMatcher:
 
     def _derive(self) -> None:
         """State computed from the saved index (not saved itself)."""
-        exact: dict[str, list[int]] = {}
-        for i, n in enumerate(self.alias_norm_.tolist()):
-            exact.setdefault(n, []).append(i)
-        self.exact_ = exact
-        self.WT_ = self.W_.T.tocsr()
+        # exact lookups: the normalized aliases' hashes, sorted (1.6 MB where a dict took 18 MB)
+        norms = self.alias_norm_.to_array() if isinstance(self.alias_norm_, StringColumn) else self.alias_norm_
+        keys = np.fromiter((_stable_hash(n) for n in norms.tolist()), np.int64, len(norms))
+        order = np.argsort(keys, kind="stable")
+        self._exact_keys, self._exact_order = keys[order], order.astype(np.int32)
+        for name in ("alias_text_", "alias_norm_", "alias_tokens_"):
+            if not isinstance(getattr(self, name), StringColumn):
+                setattr(self, name, StringColumn(getattr(self, name)))
         CT = self.C_.T.tocsr()
         df = np.diff(CT.indptr)
         self.char_rare_ = np.flatnonzero(df <= self.config.retrieval_max_df)
         diag = sp.diags(self.alias_weight_).tocsr()
-        self.WTw_ = (self.WT_ @ diag).tocsr()
+        self.WTw_ = (self.W_.T.tocsr() @ diag).tocsr()
         self.CTw_rare_ = (CT[self.char_rare_] @ diag).tocsr()
         if not hasattr(self, "occ_title_norm_"):
             self.occ_title_norm_ = [normalize_title(t) for t in self.occ_titles_]
@@ -356,7 +393,7 @@ class TitleMatcher:
             a, b = S.indptr[qi], S.indptr[qi + 1]
             idx = S.indices[a:b]
             val = S.data[a:b]
-            ex = self.exact_.get(norms[qi])
+            ex = self._exact_ids(norms[qi])
             if exclude is not None and exclude[qi]:
                 keep = ~np.isin(idx, list(exclude[qi]))
                 idx, val = idx[keep], val[keep]
@@ -420,7 +457,7 @@ class TitleMatcher:
         src_names = self.sources_[self.alias_source_[ai]]
         lang_names = self.langs_[self.alias_lang_[ai]]
         qn_list = [norms[qi] for qi in q]
-        an_list = self.alias_norm_[ai].tolist()
+        an_list = self.alias_norm_.take(ai)
         # pairwise fuzzy ratios in C (rapidfuzz cpdist), one call per scorer for the whole chunk
         F[:, 3] = cpdist(qn_list, an_list, scorer=fuzz.token_set_ratio, dtype=np.float32) / 100.0
         ot_list = [self.occ_title_norm_[o] for o in occ.tolist()]
@@ -439,7 +476,7 @@ class TitleMatcher:
             inter = len(qs & as_)
             exact_occ = exact_occ_by_q.get(qi)
             if exact_occ is None:
-                exact_ids = [e for e in self.exact_.get(norms[qi], ()) if exclude is None or e not in exclude[qi]]
+                exact_ids = [e for e in self._exact_ids(norms[qi]) if exclude is None or e not in exclude[qi]]
                 exact_occ = exact_occ_by_q[qi] = {int(self.alias_occ_[e]) for e in exact_ids}
             F[k, 6] = 1.0 if int(occ[k]) in exact_occ else 0.0
             F[k, 21] = len(exact_occ)
@@ -512,7 +549,7 @@ class TitleMatcher:
                                                l2_regularization=1.0, random_state=random_state)
         model.fit(F[train_rows], y[train_rows])
         self.reranker_ = TreeEnsemble.from_sklearn(model)     # run time: numpy arrays
-        self.forest_ = model                                   # large batches: its compiled predict
+        self.forest_ = model                                   # kept with the model: the tests compare
         # calibration: top-1 relative score -> P(top-1 correct), on held-out queries
         p = model.predict_proba(F)[:, 1]
         top_score, top_rel, top_ok = self._top1(p, M, truth, n)
@@ -642,14 +679,11 @@ class TitleMatcher:
         return out  # type: ignore[return-value]
 
     def _predict(self, F: np.ndarray) -> np.ndarray:
-        """Reranker scores: numpy trees for a few rows (no scikit-learn import: a single title starts
-        fast), scikit-learn's compiled predict of the same trees for large batches (same numbers)."""
+        """Reranker scores from the numpy trees (``_inference.TreeEnsemble``: the same numbers as
+        scikit-learn's predict, tested; no scikit-learn import, which would cost a second at start-up
+        and about 64 MB in every worker)."""
         if not len(F):
             return np.zeros(0)
-        if len(F) > SMALL_BATCH_ROWS and getattr(self, "forest_", None) is not None:
-            if callable(self.forest_) and not hasattr(self.forest_, "predict_proba"):
-                self.forest_ = self.forest_()
-            return self.forest_.predict_proba(F)[:, 1]
         return self.reranker_.predict_proba(F)[:, 1]
 
     def _confidence(self, scores_per_query: list) -> np.ndarray:
@@ -699,6 +733,15 @@ class TitleMatcher:
             return f"project glossary ({c.alias_source.split(':', 1)[-1]} form)"
         return _SOURCE_LABELS.get(c.alias_source, c.alias_source)
 
+    def _exact_ids(self, norm: str) -> tuple[int, ...]:
+        """The aliases whose normalized form is exactly ``norm``, in index order."""
+        h = _stable_hash(norm)
+        a = int(np.searchsorted(self._exact_keys, h, side="left"))
+        b = int(np.searchsorted(self._exact_keys, h, side="right"))
+        if a == b:
+            return ()
+        return tuple(sorted(i for i in self._exact_order[a:b].tolist() if self.alias_norm_[i] == norm))
+
     def _candidate(self, meta_row, frow, score, full: bool = True) -> Candidate:
         _, o, ai = (int(x) for x in meta_row)
         if full:
@@ -728,6 +771,9 @@ class TitleMatcher:
 
         self._check_fitted()
         index = {k: getattr(self, k) for k in self._STATE}
+        for k, v in index.items():
+            if isinstance(v, StringColumn):
+                index[k] = v.to_array()               # the saved format keeps object arrays
         # character matrix values in float16 halve the file; cosines keep three decimals
         C = self.C_
         index["C_"] = {"shape": C.shape, "indptr": C.indptr.astype(np.int32), "indices": C.indices.astype(np.int32),
@@ -765,7 +811,7 @@ class TitleMatcher:
         self.C_ = sp.csr_matrix((c["data"].astype(np.float32), c["indices"], c["indptr"]), shape=c["shape"])
         self._derive()
         self.reranker_ = rer["model"]
-        self.forest_ = objs.get("forest")           # unpickled (importing scikit-learn) on first large batch
+        self.forest_ = objs.get("forest")           # the scikit-learn model, unpickled only if called (tests)
         self.calibrator_ = rer["calibrator"]
         self.language_identifier_ = rer["language"]
         self.model_version_ = f"{MODEL_KIND}@{meta['files'].get('reranker.pkl.z', '')[:12]}"

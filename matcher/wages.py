@@ -49,16 +49,33 @@ class WageTable:
         self.taxonomy = taxonomy or load_taxonomy()
 
     @cached_property
-    def _wages(self) -> dict[tuple[str, str], tuple]:
+    def _wages(self) -> tuple:
+        """(sorted ``b"area|soc"`` keys, figures as float64 rows with NaN for unpublished, topcoded
+        flags): compact arrays (about 15 MB for the 224,000 rows; a dict of tuples took 110 MB)."""
+        import numpy as np
+
         cols = ["annual_median", "annual_p25", "annual_p75", "hourly_median", "employment", "location_quotient",
                 "annual_p10"]
         df = pd.read_csv(self.taxonomy.root / "oews-2025" / "wages.csv.gz",
+                         usecols=["area_code", "soc_code", "annual_topcoded", *cols],
                          dtype={"area_code": str, "soc_code": str, "annual_topcoded": str, **{c: float for c in cols}},
                          keep_default_na=True)
-        vals = df[cols].astype(object).where(df[cols].notna(), None)
-        top = (df["annual_topcoded"] == "Y").tolist()
-        return {(a, s): (*v, t) for a, s, v, t in zip(df["area_code"], df["soc_code"],
-                                                       vals.itertuples(index=False, name=None), top)}
+        keys = (df["area_code"] + "|" + df["soc_code"]).to_numpy().astype("S")
+        order = np.argsort(keys, kind="stable")
+        return keys[order], df[cols].to_numpy(np.float64)[order], (df["annual_topcoded"] == "Y").to_numpy()[order]
+
+    def _row(self, area: str, oews: str) -> tuple | None:
+        """(median, p25, p75, hourly, employment, LQ, p10, topcoded) with None where unpublished."""
+        import math
+
+        import numpy as np
+
+        keys, vals, top = self._wages
+        key = f"{area}|{oews}".encode()
+        i = int(np.searchsorted(keys, key))
+        if i >= len(keys) or keys[i] != key:
+            return None
+        return (*(None if math.isnan(v) else v for v in vals[i].tolist()), bool(top[i]))
 
     @cached_property
     def areas(self) -> pd.DataFrame:
@@ -92,6 +109,17 @@ class WageTable:
         return f"{fips}00000" if fips and fips != "00" else NATIONAL
 
     def lookup(self, code: str, area: str = LOUISVILLE) -> WageFigure:
+        cache = self.__dict__.get("_lookup_cache")
+        if cache is None:
+            from ._util import BoundedCache
+
+            cache = self.__dict__["_lookup_cache"] = BoundedCache("wage_figures")
+        key = (code, area)
+        if key not in cache:
+            cache[key] = self._lookup(code, area)
+        return cache[key]
+
+    def _lookup(self, code: str, area: str) -> WageFigure:
         area = self.check_area(area)
         oews = self._oews_code.get(code, code[:7]) if code != "00-0000" else code
         chain = [(area, "area")]
@@ -100,13 +128,13 @@ class WageTable:
         if area != NATIONAL:
             chain.append((NATIONAL, "national"))
         # employment and LQ describe local demand: only the requested area's figures, never a fallback's
-        local = self._wages.get((area, oews)) if oews else None
+        local = self._row(area, oews) if oews else None
         emp, lq = (local[4], local[5]) if local else (None, None)
         emp = int(emp) if emp is not None else None
         names = dict(requested_area_name=self.area_name(area),
                      employment_area_name=self.area_name(area) if emp is not None else "")
         for a, level in chain:
-            row = self._wages.get((a, oews)) if oews else None
+            row = self._row(a, oews) if oews else None
             if row and row[0] is not None:
                 med, p25, p75, hourly, _emp, _lq, p10, top = row
                 return WageFigure(code[:7], oews, a, self.area_name(a), area, level if a != area else "area",

@@ -263,23 +263,28 @@ def bench_report(n: int) -> dict:
     return {"n_rows": n, "seconds": round(dt, 2), "peak_rss_mb": main_mb}
 
 
-def bench_dask(n: int, workers: int) -> dict:
+def bench_dask(n: int, workers: int, partition_rows: int | None = None) -> dict:
     """`matcher score --engine dask` on n intake rows with a local cluster of ``workers`` workers
-    (fresh process): rows/s and the peak RSS of the client and of each worker process."""
+    (fresh process): rows/s, the peak RSS of the client (sampled) and of each worker process (its
+    own ``ru_maxrss``, Dask runtime included, reported by the run), and where the time went."""
     with tempfile.TemporaryDirectory() as d:
         src = Path(d) / "intake.csv"
         make_intake(n, src)
         s = time.time()
         err: list = []
-        main_mb, worker_mb = run_and_watch([sys.executable, "-m", "matcher.cli", "score", str(src), "-o",
-                                            str(Path(d) / "scored.parquet"), "--openings",
-                                            str(ROOT / "examples" / "openings_louisville.csv"), "--engine", "dask",
-                                            "--n-jobs", str(workers), "--no-progress"], err)
+        cmd = [sys.executable, "-m", "matcher.cli", "score", str(src), "-o", str(Path(d) / "scored.parquet"),
+               "--openings", str(ROOT / "examples" / "openings_louisville.csv"), "--engine", "dask",
+               "--n-jobs", str(workers), "--no-progress"]
+        if partition_rows:
+            cmd += ["--partition-rows", str(partition_rows)]
+        main_mb, sampled_worker_mb = run_and_watch(cmd, err)
         dt = time.time() - s
-    split = next((json.loads(line.split(": ", 1)[1]) for line in err[0].splitlines()
-                  if line.startswith("time split (s): ")), {})
-    return {"n_rows": n, "workers": workers, "seconds": round(dt, 1), "rows_per_s": round(n / dt),
-            "peak_rss_mb_client": main_mb, "peak_rss_mb_worker": worker_mb, "time_split_s": split}
+    found = {key: json.loads(line.split(": ", 1)[1]) for line in err[0].splitlines()
+             for key in ("time split (s)", "worker peak RSS (MB)") if line.startswith(key + ": ")}
+    return {"n_rows": n, "workers": workers, "partition_rows": partition_rows, "seconds": round(dt, 1),
+            "rows_per_s": round(n / dt), "peak_rss_mb_client": main_mb,
+            "peak_rss_mb_workers": found.get("worker peak RSS (MB)", []),
+            "peak_rss_mb_any_child_sampled": sampled_worker_mb, "time_split_s": found.get("time split (s)", {})}
 
 
 def main(argv=None) -> int:
@@ -290,11 +295,12 @@ def main(argv=None) -> int:
     ap.add_argument("--only", choices=["titles", "intake", "normalize", "report"])
     ap.add_argument("--engine", choices=["local", "dask"], default="local",
                     help="dask: only the Dask benchmark (--intake rows, 1 and --n-jobs local workers)")
+    ap.add_argument("--partition-rows", type=int, help="dask: rows per partition (default: the engine's)")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
     report = {}
     if args.engine == "dask":
-        report["dask"] = [bench_dask(args.intake, w) for w in sorted({1, args.n_jobs})]
+        report["dask"] = [bench_dask(args.intake, w, args.partition_rows) for w in sorted({1, args.n_jobs})]
         print(json.dumps(report["dask"], indent=2), flush=True)
         if args.json:
             Path(args.json).write_text(json.dumps(report, indent=2) + "\n")

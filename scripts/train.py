@@ -92,7 +92,7 @@ def training_queries(m: TitleMatcher, n: int, seed: int) -> tuple[list[str], lis
         # most queries play a title that is not in the index at all: every alias row with the same
         # normalized text (of any occupation) is removed from its candidates
         p_excl = 0.3 if route[ai] == "glossary" else 0.6
-        exclude.append(set(m.exact_.get(m.alias_norm_[ai], [int(ai)])) if rng.random() < p_excl else set())
+        exclude.append(set(m._exact_ids(m.alias_norm_[ai]) or (int(ai),)) if rng.random() < p_excl else set())
     assert n_alias == len(m.alias_occ_)
     return queries, codes, exclude
 

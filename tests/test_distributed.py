@@ -100,3 +100,36 @@ def test_a_worker_killed_mid_run_loses_no_row(tmp_path):
     assert killed, "no worker was killed during the run"
     assert list(got["client_id"]) == list(big["client_id"])        # every row, once, in order
     assert stats["rows"] == len(big)
+
+
+def test_shared_parquet_light_client_and_a_clean_cluster(tmp_path, monkeypatch):
+    """--shared-storage: the workers read their own row groups (the client reads only footers);
+    the client never loads the title model (the openings are prepared on a worker); partitions
+    scored in slices give the local engine's rows; the run leaves nothing on a shared cluster."""
+    from distributed import Client, LocalCluster
+
+    from matcher.batch import score_file
+    from matcher.titles import TitleMatcher
+
+    src = tmp_path / "intake.parquet"
+    _read(SAMPLE).to_parquet(src, index=False, row_group_size=10)          # 66 rows: 7 row groups
+    local = tmp_path / "local.csv"
+    score_file(src, local, openings=OPENINGS)
+
+    def refuse(*a, **k):
+        raise AssertionError("the client loaded the title model")
+
+    monkeypatch.setattr(TitleMatcher, "load", classmethod(refuse))
+    out = tmp_path / "dask.csv"
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as watcher:
+        stats = score_file_dask(src, out, openings=OPENINGS, scheduler=cluster.scheduler_address,
+                                partition_rows=25, slice_rows=7, shared_storage=True)
+        left = watcher.run(lambda dask_worker: len(dask_worker.__dict__.get("_matcher_runs", {})))
+        plugins = watcher.run(lambda dask_worker: [n for n in dask_worker.plugins if n.startswith("matcher-")])
+    assert stats["partitions"] == 3 and stats["rows"] == 66 and stats["openings"] == 165
+    assert stats["time_split_s"]["client reading"] < 1.0
+    pd.testing.assert_frame_equal(_read(local), _read(out))               # row for row, every column
+    assert list(left.values()) == [0] and list(plugins.values()) == [[]]
+    with pytest.raises(InputError, match="--shared-storage reads Parquet"):
+        score_file_dask(SAMPLE, tmp_path / "x.csv", shared_storage=True)

@@ -101,12 +101,33 @@ def test_exported_inference_matches_scikit_learn(taxonomy):
         a, b = vec.transform(texts[2500:]), TfidfTransform.from_sklearn(vec).transform(texts[2500:])
         assert a.shape == b.shape and abs(a - b).max() < 1e-6
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(2000, 6))
-    y = (X[:, 0] + X[:, 1] * X[:, 2] > 0.3).astype(int)
+    X = rng.normal(size=(9000, 6))
+    X[rng.random(X.shape) < 0.05] = np.nan            # missing values take each node's learned side
+    y = (np.nan_to_num(X[:, 0]) + np.nan_to_num(X[:, 1] * X[:, 2]) > 0.3).astype(int)
     hgb = HistGradientBoostingClassifier(max_iter=40, random_state=0).fit(X, y)
+    assert len(X) > TreeEnsemble.BLOCK_ROWS                 # several blocks, and the rows stay in order
     np.testing.assert_allclose(TreeEnsemble.from_sklearn(hgb).predict_proba(X), hgb.predict_proba(X), atol=1e-9)
-    iso = IsotonicRegression(out_of_bounds="clip").fit(X[:, 0], y)
-    np.testing.assert_allclose(Calibration.from_sklearn(iso).predict(X[:, 1]), iso.predict(X[:, 1]), atol=1e-12)
+    Z = rng.normal(size=(2000, 2))
+    iso = IsotonicRegression(out_of_bounds="clip").fit(Z[:, 0], Z[:, 0] + rng.normal(size=2000) > 0)
+    np.testing.assert_allclose(Calibration.from_sklearn(iso).predict(Z[:, 1]), iso.predict(Z[:, 1]), atol=1e-12)
+
+
+def test_packaged_reranker_gives_the_saved_scikit_learn_scores():
+    """The shipped model's numpy trees score real candidate rows as its saved scikit-learn model does."""
+    import numpy as np
+
+    from matcher.titles import TitleMatcher
+
+    m = TitleMatcher.load()
+    titles = ["registered nurse", "enfermera", "soudeur", "مهندس مدني", "line cook", "forklift driver",
+              "cnc machinist", "hotel front desk clerk", "pharmacist", "maintenance technician"] * 50
+    seen = []
+    m._predict = lambda F, inner=m._predict: (seen.append(F), inner(F))[1]
+    m.match_many([f"{t} {i}" for i, t in enumerate(titles)])
+    F = np.vstack(seen)
+    assert len(F) > 1000
+    forest = m.forest_()
+    np.testing.assert_allclose(m.reranker_.predict_proba(F), forest.predict_proba(F), atol=1e-9)
 
 
 @pytest.mark.parametrize("bad", [0, -1, True, 2.5, "3"])

@@ -136,3 +136,15 @@ def test_score_and_opening_settings_report_every_problem():
     with pytest.raises(ConfigError) as e:
         OpeningWeights(occupation=-1, wage="high")
     assert len(e.value.problems) == 2
+
+
+def test_cells_do_not_depend_on_the_chunk_a_row_falls_in(tmp_path):
+    """Whole numbers stay whole ('24', not '24.0') whatever rows share a chunk: chunks of 7 rows
+    give the same file as one chunk."""
+    whole, small = tmp_path / "whole.csv", tmp_path / "small.csv"
+    sample = ROOT / "examples" / "intake_sample.csv"
+    score_file(sample, whole, openings=OPENINGS, config=ScoreConfig(chunk_size=1000))
+    score_file(sample, small, openings=OPENINGS, config=ScoreConfig(chunk_size=7))
+    a, b = (pd.read_csv(p, dtype=str, keep_default_na=False) for p in (whole, small))
+    pd.testing.assert_frame_equal(a, b)
+    assert not b["plan_loan_term_months"].str.endswith(".0").any()
