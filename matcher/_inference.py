@@ -173,40 +173,46 @@ class TreeEnsemble:
         return np.concatenate([self._raw_block(X[i:i + self.BLOCK_ROWS]) for i in range(0, X.shape[0], self.BLOCK_ROWS)])
 
     def _flat(self):
-        """The node arrays flattened (tree t's node k at t * width + k), built once."""
+        """The node arrays flattened (tree t's node k at t * width + k; a node's children at
+        ``child[2 * node]`` (right) and ``child[2 * node + 1]`` (left)), built once."""
         f = self.__dict__.get("_flat_")
         if f is None:
             T, W = self.feature.shape
-            f = self.__dict__["_flat_"] = (
-                W, self.feature.ravel().astype(np.int64), self.threshold.ravel(),
-                (self.left + np.arange(T)[:, None] * W).ravel().astype(np.int64),
-                (self.right + np.arange(T)[:, None] * W).ravel().astype(np.int64),
-                self.is_leaf.ravel(), self.value.ravel(), self.missing_left.ravel())
+            base = (np.arange(T) * W)[:, None]
+            child = np.empty((T * W, 2), np.int32)
+            child[:, 0] = (self.right + base).ravel()
+            child[:, 1] = (self.left + base).ravel()
+            f = self.__dict__["_flat_"] = (W, self.feature.ravel().astype(np.int32), self.threshold.ravel(),
+                                           child.ravel(), self.is_leaf.ravel(), self.value.ravel(),
+                                           self.missing_left.ravel())
         return f
 
     def _raw_block(self, X: np.ndarray) -> np.ndarray:
         """Every (row, tree) pair walks down its tree; pairs that reach a leaf leave the working set,
         so each level only moves the pairs still inside a tree."""
-        W, feat, thr, left, right, is_leaf, value, missing_left = self._flat()
+        W, feat, thr, child, is_leaf, value, missing_left = self._flat()
         n, nf = X.shape
         T = self.feature.shape[0]
         Xf = X.ravel()
-        node = np.tile(np.arange(T, dtype=np.int64) * W, n)       # the root of every pair's tree
-        offset = np.repeat(np.arange(n, dtype=np.int64) * nf, T)  # where the pair's row starts in Xf
-        pair = np.arange(n * T)
+        node = np.tile(np.arange(T, dtype=np.int32) * W, n)        # the root of every pair's tree
+        offset = np.repeat(np.arange(n, dtype=np.int32) * nf, T)   # where the pair's row starts in Xf
+        pair = np.arange(n * T, dtype=np.int32)
         final = node.copy()
         for _ in range(self.depth + 1):
-            leaf = is_leaf[node]
+            leaf = np.take(is_leaf, node)
             if leaf.any():
                 final[pair[leaf]] = node[leaf]
                 inside = ~leaf
                 node, offset, pair = node[inside], offset[inside], pair[inside]
                 if not len(node):
                     break
-            x = Xf[offset + feat[node]]
-            go_left = np.where(np.isnan(x), missing_left[node], x <= thr[node])
-            node = np.where(go_left, left[node], right[node])
-        return self.baseline + value[final].reshape(n, T).sum(axis=1)
+            x = np.take(Xf, offset + np.take(feat, node))
+            go_left = x <= np.take(thr, node)
+            nan = np.isnan(x)
+            if nan.any():
+                go_left = np.where(nan, np.take(missing_left, node), go_left)
+            node = np.take(child, 2 * node + go_left)
+        return self.baseline + np.take(value, final).reshape(n, T).sum(axis=1)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         p1 = 1.0 / (1.0 + np.exp(-self.raw(X)))

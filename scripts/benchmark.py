@@ -296,11 +296,14 @@ def main(argv=None) -> int:
     ap.add_argument("--engine", choices=["local", "dask"], default="local",
                     help="dask: only the Dask benchmark (--intake rows, 1 and --n-jobs local workers)")
     ap.add_argument("--partition-rows", type=int, help="dask: rows per partition (default: the engine's)")
+    ap.add_argument("--dask-workers", type=int, nargs="+",
+                    help="dask: the local cluster sizes to run (default: 1 and --n-jobs)")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
     report = {}
     if args.engine == "dask":
-        report["dask"] = [bench_dask(args.intake, w, args.partition_rows) for w in sorted({1, args.n_jobs})]
+        report["dask"] = [bench_dask(args.intake, w, args.partition_rows)
+                          for w in (args.dask_workers or sorted({1, args.n_jobs}))]
         print(json.dumps(report["dask"], indent=2), flush=True)
         if args.json:
             Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
