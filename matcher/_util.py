@@ -35,14 +35,14 @@ CACHE_LIMITS = {
     "openings": 5_000,        # batch: (profile, ZIP) -> opening cells
     "titles": 50_000,         # normalize command: (title, language, country) -> output row
     "credentials": 50_000,    # credential normalizer: (text, country) -> result
-    "credential_titles": 20_000,
+    "credential_titles": 2_000,  # credential normalizer: text -> title match (a match with its candidates: ~10 KB)
     "zips": 100_000,          # geography: ZIP -> (state, county, latitude, longitude)
     "wage_figures": 20_000,   # wages: (occupation, area) -> OEWS figures
     "occupation_vectors": 5_000,  # openings: occupation -> similarity to every opening (fewer for big files)
     "routes": 500,            # pathways: (occupation, state, area, exams done) -> candidates
     "similarity_rows": 500,   # similarity: occupation -> similarity row and its parts
     "similar": 200,           # similarity: occupation -> its most similar occupations
-    "guesses": 20_000,        # occupation chooser: notes phrase -> title match
+    "guesses": 2_000,         # occupation chooser: notes phrase -> title match (~10 KB each)
 }
 
 
