@@ -1,9 +1,12 @@
 """Small helpers shared by the modules (no state, no side effects)."""
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 
-__all__ = ["is_missing", "BoundedCache", "CACHE_LIMITS", "merge_output", "release_memory"]
+__all__ = ["is_missing", "BoundedCache", "CACHE_LIMITS", "LEAN_CACHE_LIMITS", "lean_caches", "merge_output",
+           "release_memory"]
 
 _MISSING_STRINGS = {"", "nan", "none", "null", "n/a", "na", "<na>", "nat"}
 
@@ -25,25 +28,39 @@ def is_missing(value) -> bool:
 
 
 # Limits of the per-instance caches (entries).  A full cache drops its oldest entry for each new
-# one: memory stays bounded whatever the input, and no cache outlives its owner.  The limits are
-# set by size: a plan, a set of candidate routes or a similarity row is 20-30 KB, so those caches
-# hold about 12 MB each at most (a Dask or joblib worker stays under 600 MB).
+# one: memory stays bounded whatever the input, and no cache outlives its owner.
 CACHE_LIMITS = {
     "place": 50_000,          # batch: ZIP -> (state, area, message)
-    "notes": 20_000,          # batch: notes text -> extracted facts
-    "plans": 500,             # batch: client profile -> (pathways, plan)
-    "openings": 5_000,        # batch: (profile, ZIP) -> opening cells
+    "notes": 50_000,          # batch: notes text -> extracted facts
+    "plans": 4_000,           # batch: client profile -> (pathways, plan), 20-30 KB each
+    "openings": 20_000,       # batch: (profile, ZIP) -> opening cells
     "titles": 50_000,         # normalize command: (title, language, country) -> output row
     "credentials": 50_000,    # credential normalizer: (text, country) -> result
-    "credential_titles": 2_000,  # credential normalizer: text -> title match (a match with its candidates: ~10 KB)
+    "credential_titles": 2_000,  # credential normalizer: text -> title match (with its candidates: ~10 KB)
     "zips": 100_000,          # geography: ZIP -> (state, county, latitude, longitude)
     "wage_figures": 20_000,   # wages: (occupation, area) -> OEWS figures
     "occupation_vectors": 5_000,  # openings: occupation -> similarity to every opening (fewer for big files)
-    "routes": 500,            # pathways: (occupation, state, area, exams done) -> candidates
-    "similarity_rows": 500,   # similarity: occupation -> similarity row and its parts
-    "similar": 200,           # similarity: occupation -> its most similar occupations
+    "routes": 20_000,         # pathways: (occupation, state, area, exams done) -> candidates, 20-30 KB each
+    "similarity_rows": 2_000,  # similarity: occupation -> similarity row and its parts, 24 KB each
+    "similar": 2_000,         # similarity: occupation -> its most similar occupations, ~28 KB each
     "guesses": 2_000,         # occupation chooser: notes phrase -> title match (~10 KB each)
 }
+# Where memory matters more than speed (a Dask worker under 600 MB, ``lean_caches``): the caches
+# of 20-30 KB entries hold about 12 MB each at most.  Scoring is about a fifth slower.
+LEAN_CACHE_LIMITS = {**CACHE_LIMITS, "notes": 20_000, "plans": 500, "openings": 5_000, "routes": 500,
+                     "similarity_rows": 500, "similar": 200}
+
+_LEAN = contextvars.ContextVar("matcher_lean_caches", default=False)
+
+
+@contextlib.contextmanager
+def lean_caches():
+    """Caches created inside this block take ``LEAN_CACHE_LIMITS`` (this thread or task only)."""
+    token = _LEAN.set(True)
+    try:
+        yield
+    finally:
+        _LEAN.reset(token)
 
 
 class BoundedCache(dict):
@@ -51,7 +68,8 @@ class BoundedCache(dict):
 
     def __init__(self, limit: int | str):
         super().__init__()
-        self.limit = CACHE_LIMITS[limit] if isinstance(limit, str) else int(limit)
+        limits = LEAN_CACHE_LIMITS if _LEAN.get() else CACHE_LIMITS
+        self.limit = limits[limit] if isinstance(limit, str) else int(limit)
         if self.limit < 1:
             raise ValueError(f"a cache limit must be at least 1 (got {self.limit})")
 

@@ -118,10 +118,12 @@ def _run_scorer(worker, run: str, config_items: tuple, settings_json: str):
 
     state = _worker_state(worker, run)
     if "scorer" not in state:
+        from ._util import lean_caches
         from .batch import build_scorer
 
         _system_arrow_pool()
-        state["scorer"] = build_scorer(config_items, settings_json, None)
+        with lean_caches():
+            state["scorer"] = build_scorer(config_items, settings_json, None)
         release_memory()
     return state["scorer"]
 
@@ -190,7 +192,7 @@ def _score_partition(run: str, df, columns: dict, slice_rows: int = 1_000) -> tu
     partition, or where to read it on shared storage (``_shared_parts``)."""
     from distributed import get_worker
 
-    from ._util import release_memory
+    from ._util import lean_caches, release_memory
 
     scorer = _worker_state(get_worker(), run)["scorer"]
     if isinstance(df, tuple):
@@ -198,9 +200,11 @@ def _score_partition(run: str, df, columns: dict, slice_rows: int = 1_000) -> tu
         df = _read_shared(df)
         scorer._tick("reading shared input", t)
     before = dict(getattr(scorer, "timings_", {}))
-    # scored in slices: a slice's temporary arrays are freed before the next (the same rows, in order)
-    out = pd.concat([scorer.score_frame(df.iloc[i:i + slice_rows], columns) for i in range(0, len(df), slice_rows)],
-                    ignore_index=True) if len(df) else scorer.score_frame(df, columns)
+    # scored in slices: a slice's temporary arrays are freed before the next (the same rows, in order);
+    # caches made while scoring take the lean limits, as those made when the scorer was built
+    with lean_caches():
+        out = pd.concat([scorer.score_frame(df.iloc[i:i + slice_rows], columns) for i in range(0, len(df), slice_rows)],
+                        ignore_index=True) if len(df) else scorer.score_frame(df, columns)
     after = getattr(scorer, "timings_", {})
     buf = _io.BytesIO()
     out.to_parquet(buf, index=False)

@@ -233,8 +233,11 @@ def test_written_file_mode_respects_umask(tmp_path):
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_removes_the_temporary_file(tmp_path, sig):
+    # the child starts as an interactive Python would: a test run started in the background (nohup,
+    # '&') hands its children SIGINT ignored, and an ignored signal rightly stays ignored
     script = textwrap.dedent(f"""
-        import sys, time
+        import signal, sys, time
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         import pandas as pd
         sys.path.insert(0, {ROOT!r})
         from matcher.io import TableWriter
