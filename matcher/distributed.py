@@ -27,6 +27,7 @@ import io as _io
 import json as _json
 import time
 from collections import deque
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -93,17 +94,31 @@ def _read_shared(part: tuple[str, int, int, int]) -> pd.DataFrame:
     return next(iter(open_table(path, chunksize=None, row_groups=(a, b))))
 
 
-def _client(scheduler: str | None, n_workers: int | None, memory_limit: str | None):
+@contextmanager
+def _session(scheduler: str | None, n_workers: int | None, memory_limit: str | None):
+    """(client, the run's plugin names): on ``scheduler``, else on a local cluster started for the
+    run.  On leaving, the run's plugins are removed and the client (and a local cluster) closed."""
     from distributed import Client, LocalCluster
 
+    cluster = None
     if scheduler:
-        return Client(scheduler), None
-    import os
+        client = Client(scheduler)
+    else:
+        import os
 
-    workers = n_workers or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                           memory_limit=memory_limit or "auto", silence_logs=40)
-    return Client(cluster), cluster
+        workers = n_workers or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                                   else os.cpu_count())
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               memory_limit=memory_limit or "auto", silence_logs=40)
+        client = Client(cluster)
+    plugins: list[str] = []
+    try:
+        yield client, plugins
+    finally:
+        _unregister(client, plugins)
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def _worker_state(worker, run: str) -> dict:
@@ -186,7 +201,7 @@ def _prepare_openings(run: str, raw: pd.DataFrame) -> pd.DataFrame:
     return prepare_openings(raw, scorer.titles, scorer.taxonomy)
 
 
-def _score_partition(run: str, df, columns: dict, slice_rows: int = 1_000) -> tuple[bytes, dict]:
+def _score_partition(run: str, df, columns: dict, slice_rows: int = SLICE_ROWS) -> tuple[bytes, dict]:
     """The scored partition as Parquet bytes (a fifth of the frame's size: less for the worker to
     hold and the network to carry) and the seconds its stages took on the worker.  ``df`` is the
     partition, or where to read it on shared storage (``_shared_parts``)."""
@@ -327,11 +342,9 @@ def score_file_dask(intake, output, config=None, settings=None, openings=None, m
     columns = resolve_columns([c for c in names if c not in RESERVED_COLUMNS], mapping)
     settings_json = _json.dumps(settings.to_dict(), sort_keys=True)
     config_items = tuple(sorted(asdict(cfg).items()))
-    client, cluster = _client(scheduler, n_workers, memory_limit)
     stats = {"rows": 0, "ok": 0, "partial": 0, "error": 0, "partitions": 0}
     run = uuid.uuid4().hex[:8]
-    plugins: list[str] = []
-    try:
+    with _session(scheduler, n_workers, memory_limit) as (client, plugins):
         plugins.append(_register(client, run, "scorer", config_items, settings_json, None))
         if raw is not None and len(raw):
             prepared_openings = client.submit(_prepare_openings, run, raw, key=f"matcher-openings-{run}",
@@ -380,11 +393,6 @@ def score_file_dask(intake, output, config=None, settings=None, openings=None, m
         stats["worker_peak_rss_mb"] = _worker_peaks(client)
         stats["time_split_s"] = {**{f"workers: {k}": round(v, 1) for k, v in sorted(worker_time.items())},
                                  **{k: round(v, 1) for k, v in clock.items()}}
-    finally:
-        _unregister(client, plugins)
-        client.close()
-        if cluster is not None:
-            cluster.close()
     stats["seconds"] = round(time.time() - t0, 2)
     stats["rows_per_second"] = round(stats["rows"] / max(stats["seconds"], 1e-9), 1)
     return stats
@@ -447,11 +455,9 @@ def normalize_file_dask(src, output, column: str, language_column: str | None = 
     for c in (column, language_column, country_column):
         if c and c not in first.columns:
             raise InputError(f"{src}: no column {c!r}")
-    client, cluster = _client(scheduler, n_workers, None)
     run = uuid.uuid4().hex[:8]
     stats = {"rows": 0, "partitions": 0}
-    plugins: list[str] = []
-    try:
+    with _session(scheduler, n_workers, None) as (client, plugins):
         plugins.append(_register(client, run, "titles"))
         workers = max(1, len(client.scheduler_info()["workers"]))
 
@@ -474,10 +480,5 @@ def normalize_file_dask(src, output, column: str, language_column: str | None = 
             _run_ordered(client, itertools.chain([first], parts), submit, on_result, workers)
         stats["workers"] = workers
         stats["worker_peak_rss_mb"] = _worker_peaks(client)
-    finally:
-        _unregister(client, plugins)
-        client.close()
-        if cluster is not None:
-            cluster.close()
     stats["seconds"] = round(time.time() - t0, 2)
     return stats

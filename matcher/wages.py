@@ -1,9 +1,11 @@
 """BLS OEWS May 2025 wages and employment, with area -> state -> national fallback."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
 from .errors import InputError
@@ -52,8 +54,6 @@ class WageTable:
     def _wages(self) -> tuple:
         """(sorted ``b"area|soc"`` keys, figures as float64 rows with NaN for unpublished, topcoded
         flags): compact arrays (about 15 MB for the 224,000 rows; a dict of tuples took 110 MB)."""
-        import numpy as np
-
         cols = ["annual_median", "annual_p25", "annual_p75", "hourly_median", "employment", "location_quotient",
                 "annual_p10"]
         df = pd.read_csv(self.taxonomy.root / "oews-2025" / "wages.csv.gz",
@@ -66,10 +66,6 @@ class WageTable:
 
     def _row(self, area: str, oews: str) -> tuple | None:
         """(median, p25, p75, hourly, employment, LQ, p10, topcoded) with None where unpublished."""
-        import math
-
-        import numpy as np
-
         keys, vals, top = self._wages
         key = f"{area}|{oews}".encode()
         i = int(np.searchsorted(keys, key))
