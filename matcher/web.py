@@ -781,10 +781,15 @@ def add_web(app, engine, lock: threading.Lock, store, token: str | None, max_upl
         if redirect:
             return redirect
         await read_form(request, sess)
-        intake = caseload.intake(client_id[:64])
-        a = await run_in_threadpool(run, engine.assess, intake)
-        caseload.replan(client_id[:64], plain(a.row), plain(a.plan.to_dict()) if a.plan else None,
-                        plain(engine.versions()), who(sess))
+        from .store import StoreError
+
+        try:
+            intake = caseload.intake(client_id[:64])
+            a = await run_in_threadpool(run, engine.assess, intake)
+            caseload.replan(client_id[:64], plain(a.row), plain(a.plan.to_dict()) if a.plan else None,
+                            plain(engine.versions()), who(sess))
+        except StoreError:
+            raise ApiError(404, "No client with this id (it may have been deleted).") from None
         return RedirectResponse(f"/caseload/{client_id}", status_code=303)
 
     @app.post("/caseload/{client_id}/delete", include_in_schema=False)
@@ -794,7 +799,12 @@ def add_web(app, engine, lock: threading.Lock, store, token: str | None, max_upl
         if redirect:
             return redirect
         await read_form(request, sess)
-        await run_in_threadpool(caseload.delete_client, client_id[:64], who(sess))
+        from .store import StoreError
+
+        try:
+            await run_in_threadpool(caseload.delete_client, client_id[:64], who(sess))
+        except StoreError:
+            raise ApiError(404, "No client with this id (it may have been deleted).") from None
         return RedirectResponse("/caseload", status_code=303)
 
     @app.get("/caseload-report", include_in_schema=False)

@@ -274,4 +274,8 @@ def test_web_caseload_pages(engine, tmp_path):
         assert len(store.get(cid)["plans"]) == 2
         assert c.post(f"/caseload/{cid}/delete", data={"csrf": csrf}, follow_redirects=False).status_code == 303
         assert c.get(f"/caseload/{cid}").status_code == 404
+        # a stale page: replanning or deleting a client already deleted is a 404 with a message, not a 500
+        for action in ("replan", "delete"):
+            r = c.post(f"/caseload/{cid}/{action}", data={"csrf": csrf}, follow_redirects=False)
+            assert r.status_code == 404 and "No client with this id" in r.text
     store.close()
