@@ -48,7 +48,8 @@ CACHE_LIMITS = {
 # Where memory matters more than speed (a Dask worker under 600 MB, ``lean_caches``): the route and
 # similarity caches hold about 1,000 occupations (about 35 and 30 MB), the plans cache 500 profiles
 # (12 MB).  Measured on 100,000 rows and two workers: plans at 1,500 too gave 857 rows/s but 592 MB
-# per worker; these limits 747 rows/s and 557 MB; a tenth of the local limits 644 rows/s, 517 MB.
+# per worker; these limits 747 rows/s and 557 MB; a tenth of the local limits 644 rows/s, 517 MB
+# (runs in the same hour: this machine's speed varies by up to a third between hours).
 LEAN_CACHE_LIMITS = {**CACHE_LIMITS, "notes": 20_000, "plans": 500, "openings": 5_000, "routes": 1500,
                      "similarity_rows": 1200, "similar": 500}
 

@@ -24,7 +24,7 @@ workers of a local cluster run without Dask's statistical profiler: it keeps one
 second for the last 1,000 seconds (``distributed.admin.low-level-log-length``), 50-70 MB of
 scoring call trees on a worker, which grew a worker by about 0.3 MB per 1,000 rows for 17
 minutes.  A cluster started elsewhere keeps its own settings; the run reports whether its workers
-profile (``worker_profiler``), and the README gives the ``dask worker`` setting.
+profile (``workers_profiling``), and the README gives the ``dask worker`` setting.
 """
 from __future__ import annotations
 
@@ -427,7 +427,7 @@ def _peak_rss_mb() -> float:
     return round(peak * (1 if sys.platform == "darwin" else 1024) / 1e6, 1)
 
 
-def _profiling(dask_worker=None) -> bool:
+def _profiling() -> bool:
     """Whether this worker runs Dask's statistical profiler (its call-tree history costs memory)."""
     import dask
 
