@@ -5,8 +5,8 @@ import contextlib
 import contextvars
 import math
 
-__all__ = ["is_missing", "BoundedCache", "CACHE_LIMITS", "LEAN_CACHE_LIMITS", "lean_caches", "merge_output",
-           "release_memory"]
+__all__ = ["is_missing", "to_float", "BoundedCache", "CACHE_LIMITS", "LEAN_CACHE_LIMITS", "instance_cache",
+           "lean_caches", "merge_output", "release_memory"]
 
 _MISSING_STRINGS = {"", "nan", "none", "null", "n/a", "na", "<na>", "nat"}
 
@@ -25,6 +25,14 @@ def is_missing(value) -> bool:
         return bool(pd.isna(value)) if pd.api.types.is_scalar(value) else False
     except (TypeError, ValueError):
         return False
+
+
+def to_float(value, default=None):
+    """``float(value)``, or ``default`` where the value is not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
 
 
 # Limits of the per-instance caches (entries).  A full cache drops its oldest entry for each new
@@ -93,6 +101,15 @@ def merge_output(chunk, extra):
     base = chunk.drop(columns=[c for c in RESERVED_COLUMNS if c in chunk.columns]).reset_index(drop=True)
     clash = {c: f"{c}_input" for c in base.columns if c in extra.columns}
     return pd.concat([base.rename(columns=clash) if clash else base, extra.reset_index(drop=True)], axis=1)
+
+
+def instance_cache(owner, name: str, limit: str) -> BoundedCache:
+    """The ``BoundedCache`` kept in ``owner.__dict__[name]``, made on first use: its limit is the
+    one in force then (``lean_caches`` on a Dask worker), not when the owner was built."""
+    cache = owner.__dict__.get(name)
+    if cache is None:
+        cache = owner.__dict__[name] = BoundedCache(limit)
+    return cache
 
 
 def release_memory() -> None:

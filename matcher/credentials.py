@@ -11,7 +11,7 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
-from ._util import BoundedCache, is_missing
+from ._util import instance_cache, is_missing
 from .errors import DataError, InputError
 from .taxonomy import Taxonomy, load_taxonomy
 from .text import fold, has_letters, transliterate_cyrillic
@@ -214,9 +214,7 @@ class CredentialNormalizer:
         countries = list(countries) if countries is not None else [None] * len(texts)
         if len(countries) != len(texts):
             raise InputError("countries must have one entry per credential")
-        cache = self.__dict__.get("_result_cache")
-        if cache is None:
-            cache = self.__dict__["_result_cache"] = BoundedCache("credentials")
+        cache = instance_cache(self, "_result_cache", "credentials")
         out = []
         for t, c in zip(texts, countries):
             k = ("" if not isinstance(t, str) and is_missing(t) else str(t), normalize_country(c))
@@ -292,9 +290,7 @@ class CredentialNormalizer:
             confirmed=confirmed, data_version=self.data_version, taxonomy_version=self.taxonomy.version)
 
     def _title_match(self, text: str):
-        cache = self.__dict__.get("_title_cache")
-        if cache is None:
-            cache = self.__dict__["_title_cache"] = BoundedCache("credential_titles")
+        cache = instance_cache(self, "_title_cache", "credential_titles")
         if text not in cache:
             cache[text] = self.title_matcher.match(text)
         return cache[text]

@@ -434,20 +434,23 @@ def _profiling() -> bool:
     return bool(dask.config.get("distributed.worker.profile.enabled", True))
 
 
+def _ask_workers(client, fn) -> list:
+    """``fn()`` on every worker; empty when the cluster cannot answer (a figure for the report,
+    never a reason to fail the run)."""
+    try:
+        return list(client.run(fn).values())
+    except Exception:  # noqa: BLE001
+        return []
+
+
 def _workers_profiling(client) -> int:
     """How many of the cluster's workers keep Dask's profiler history (0 on a cluster the run started)."""
-    try:
-        return sum(map(bool, client.run(_profiling).values()))
-    except Exception:  # noqa: BLE001 - a note for the report, never a reason to fail the run
-        return 0
+    return sum(map(bool, _ask_workers(client, _profiling)))
 
 
 def _worker_peaks(client) -> list[float]:
     """Each worker process's peak RSS (MB), Dask runtime included, largest first."""
-    try:
-        return sorted(client.run(_peak_rss_mb).values(), reverse=True)
-    except Exception:  # noqa: BLE001 - a figure for the report, never a reason to fail the run
-        return []
+    return sorted(_ask_workers(client, _peak_rss_mb), reverse=True)
 
 
 def _count(stats: dict, scored: pd.DataFrame, progress) -> None:

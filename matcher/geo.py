@@ -71,24 +71,16 @@ class Geography:
     def _lookup(self, z: str) -> tuple[str, str, float | None, float | None] | None:
         """(state, county, latitude, longitude) of a ZIP code, None when there is no such ZIP.
         Looked up one ZIP at a time (``zipcodes.list_all()`` would hold 42,000 dicts, ~95 MB)."""
-        cache = self.__dict__.get("_zip_cache")
-        if cache is None:
-            from ._util import BoundedCache
+        from ._util import instance_cache, to_float
 
-            cache = self.__dict__["_zip_cache"] = BoundedCache("zips")
+        cache = instance_cache(self, "_zip_cache", "zips")
         if z not in cache:
             import zipcodes
 
             hits = zipcodes.matching(z) if re.fullmatch(r"\d{5}", z) else []
             if hits:
                 h = hits[0]
-
-                def num(v):
-                    try:
-                        return float(v)
-                    except (TypeError, ValueError):
-                        return None
-                cache[z] = (h.get("state", ""), h.get("county", ""), num(h.get("lat")), num(h.get("long")))
+                cache[z] = (h.get("state", ""), h.get("county", ""), to_float(h.get("lat")), to_float(h.get("long")))
             else:
                 cache[z] = None
         return cache[z]

@@ -11,7 +11,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ._util import CACHE_LIMITS, BoundedCache, is_missing
+from ._util import CACHE_LIMITS, BoundedCache, is_missing, to_float
 from .errors import ConfigError, InputError
 from .licensing import cefr_rank
 from .settings import number_problems
@@ -202,13 +202,7 @@ class OpeningRanker:
         n = len(o)
         self.codes_ = o["onet_code"].astype(str).to_numpy(object)
         self.english_need_ = np.array([cefr_rank(v) or 0 for v in o["english_level"]], dtype=float)
-
-        def num(v):
-            try:
-                return float(v)
-            except (TypeError, ValueError):
-                return 0.0
-        self.min_years_ = np.array([num(v) for v in o["min_years_experience"]])
+        self.min_years_ = np.array([to_float(v, 0.0) for v in o["min_years_experience"]])
         wage_s = np.full(n, 0.5)
         self.wage_ratio_ = np.full(n, np.nan)
         for i, (w, c) in enumerate(zip(o["annual_wage"], self.codes_)):

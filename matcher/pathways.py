@@ -26,7 +26,7 @@ from functools import cached_property
 
 import pandas as pd
 
-from ._util import BoundedCache
+from ._util import instance_cache
 from .errors import ConfigError, InputError
 from .exams import ExamIdentifiers
 from .geo import US_STATE_FIPS, Geography
@@ -641,9 +641,7 @@ class PathwayRanker:
     def _candidate_routes(self, own: str, state: str, area: str, done_ids: frozenset) -> list:
         """Candidates of every kind with their routes and wages: what does not depend on the client's
         English, experience, budget or urgency.  Cached per (occupation, state, area, exams done)."""
-        cache = self.__dict__.get("_routes_cache")
-        if cache is None:
-            cache = self.__dict__["_routes_cache"] = BoundedCache("routes")
+        cache = instance_cache(self, "_routes_cache", "routes")
         key = (own, state, area, done_ids)
         if key in cache:
             return cache[key]

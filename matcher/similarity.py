@@ -13,7 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ._util import BoundedCache
+from ._util import instance_cache
 from .errors import ConfigError
 from .settings import number_problems
 from .taxonomy import Taxonomy, load_taxonomy
@@ -122,9 +122,7 @@ class OccupationSimilarity:
         return codes, self._row(a)[0]
 
     def _row(self, a: str):
-        cache = self.__dict__.get("_row_cache")
-        if cache is None:
-            cache = self.__dict__["_row_cache"] = BoundedCache("similarity_rows")
+        cache = instance_cache(self, "_row_cache", "similarity_rows")
         if a not in cache:
             rel, d, i, t, same = self._vectors(a)
             w = self.weights
@@ -136,9 +134,7 @@ class OccupationSimilarity:
     def similar(self, code: str, limit: int = 150) -> list[tuple[float, str, dict]]:
         """(similarity, code, parts) of the ``limit`` most similar occupations above ``min_similarity``,
         best first (military codes excluded); cached per occupation on this ranker."""
-        cache = self.__dict__.get("_similar_cache")
-        if cache is None:
-            cache = self.__dict__["_similar_cache"] = BoundedCache("similar")
+        cache = instance_cache(self, "_similar_cache", "similar")
         if code not in cache:
             codes, index, *_ = self._data
             sim, (rel, d, i, t, same) = self._row(code)

@@ -105,11 +105,9 @@ class WageTable:
         return f"{fips}00000" if fips and fips != "00" else NATIONAL
 
     def lookup(self, code: str, area: str = LOUISVILLE) -> WageFigure:
-        cache = self.__dict__.get("_lookup_cache")
-        if cache is None:
-            from ._util import BoundedCache
+        from ._util import instance_cache
 
-            cache = self.__dict__["_lookup_cache"] = BoundedCache("wage_figures")
+        cache = instance_cache(self, "_lookup_cache", "wage_figures")
         key = (code, area)
         if key not in cache:
             cache[key] = self._lookup(code, area)
